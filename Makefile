@@ -1,0 +1,45 @@
+# Two set-up commands from the README: `make preview` and `make test`. Both create venv/ on first use.
+PYTHON ?= python3
+VENV := venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+REQUIREMENTS := requirements.txt requirements-dev.txt policies/requirements.txt handler/requirements.txt constraints.txt
+# Three mypy runs: the stack program and the pack each have a __main__.py, which one run cannot hold twice.
+TYPED := components handler policies/keyless_guard tools tests benchmarks
+
+.PHONY: venv preview test lint typecheck unit bundle bench clean
+
+venv: $(STAMP)
+
+# The stamp is newer than every requirements file once they are installed, so re-running is a no-op.
+$(STAMP): $(REQUIREMENTS)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip==25.3
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -r requirements-dev.txt
+	touch $(STAMP)
+
+preview: $(STAMP)
+	$(PY) -m tools.preview --stack prod
+
+bundle: $(STAMP)
+	$(PY) -m tools.bundle
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy $(TYPED)
+	$(VENV)/bin/mypy __main__.py
+	$(VENV)/bin/mypy policies/__main__.py
+
+unit: $(STAMP)
+	$(PY) -m pytest
+
+test: lint typecheck unit
+
+bench: $(STAMP)
+	$(PY) -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache .hypothesis

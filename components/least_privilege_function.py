@@ -1,0 +1,186 @@
+"""A Lambda function on an execution role that can do exactly what the function does, and no more."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import NotRequired, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws_context import AwsContext
+from components.grants import Grant
+from components.iam import PolicyDocument, Principal, Statement
+from components.log_retention import require_valid_retention
+from components.private_network import FunctionPlacement
+
+
+class LeastPrivilegeFunctionArgs(TypedDict):
+    context: AwsContext
+    """Partition, region and account the ARNs are built from."""
+    function_name: str
+    """Physical function name; explicit so that its log group and ARNs are known at preview."""
+    role_name: str
+    """Physical name of the execution role; explicit so that other policies can name the role at preview."""
+    code: pulumi.Input[pulumi.Archive]
+    """The deployment bundle (handler code and its dependencies)."""
+    environment: Mapping[str, str]
+    """Names and settings only, never a secret value: the policy pack rejects credentials here."""
+    grants: Sequence[Grant]
+    """What the function may do besides writing its own logs."""
+    code_sha256: NotRequired[str]
+    """Base64 SHA-256 of the bundle, so an unchanged bundle never triggers an update."""
+    handler: NotRequired[str]
+    """Entry point inside the bundle. Default app.lambda_handler."""
+    runtime: NotRequired[str]
+    """Default python3.12."""
+    architecture: NotRequired[str]
+    """Default arm64 (the bundle's wheels are built for it)."""
+    memory_mb: NotRequired[int]
+    """Default 256."""
+    timeout_seconds: NotRequired[int]
+    """Default 30."""
+    log_retention_days: NotRequired[int]
+    """Retention of the function's log group; one of the values CloudWatch accepts. Default 14."""
+    log_kms_key_arn: NotRequired[pulumi.Input[str] | None]
+    """Customer-managed key that encrypts the log group. Default: CloudWatch's own encryption."""
+    placement: NotRequired[FunctionPlacement | None]
+    """Run in these private subnets and security groups. Default: outside any VPC."""
+    reserved_concurrency: NotRequired[int | None]
+    """Reserved concurrent executions; None leaves the function on the account's unreserved pool."""
+    tracing: NotRequired[bool]
+    """X-Ray active tracing. Default False."""
+
+
+class LeastPrivilegeFunction(pulumi.ComponentResource):
+    function_name: pulumi.Output[str]
+    """Name of the function."""
+    function_arn: pulumi.Output[str]
+    """ARN of the function."""
+    role_arn: str
+    """ARN of the execution role, known at preview."""
+    log_group_name: str
+    """The function's log group, known at preview."""
+    role: aws.iam.Role
+    """The execution role, for `depends_on` of resources whose policies name it."""
+    role_policy_document: PolicyDocument
+    """The role's inline policy, as sent to AWS."""
+
+    def __init__(self, name: str, args: LeastPrivilegeFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("keyless-ingest:index:LeastPrivilegeFunction", name, None, opts)
+        self._context = args["context"]
+        self._name = name
+        function_name = args["function_name"]
+        self.role_arn = self._context.role_arn(args["role_name"])
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        retention = require_valid_retention(args.get("log_retention_days", 14), setting="log_retention_days")
+        placement = args.get("placement")
+        tracing = args.get("tracing", False)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            name=args["role_name"],
+            description=f"Execution role of {function_name}",
+            assume_role_policy=self._trust_policy().to_json(),
+            opts=child,
+        )
+        self.role_policy_document = self._role_policy(args["grants"], placement, tracing=tracing)
+        role_policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            name="least-privilege",
+            role=self.role.name,
+            policy=self.role_policy_document.to_json(),
+            opts=child,
+        )
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=self.log_group_name,
+            retention_in_days=retention,
+            kms_key_id=args.get("log_kms_key_arn"),
+            opts=child,
+        )
+        reserved = args.get("reserved_concurrency")
+        function = aws.lambda_.Function(
+            f"{name}-function",
+            name=function_name,
+            # The known ARN, not role.arn: keeps the function's inputs known at preview; depends_on keeps order.
+            role=self.role_arn,
+            runtime=args.get("runtime", "python3.12"),
+            architectures=[args.get("architecture", "arm64")],
+            handler=args.get("handler", "app.lambda_handler"),
+            code=args["code"],
+            source_code_hash=args.get("code_sha256"),
+            memory_size=args.get("memory_mb", 256),
+            timeout=args.get("timeout_seconds", 30),
+            environment={"variables": dict(args["environment"])},
+            logging_config={"log_format": "Text", "log_group": self.log_group_name},
+            tracing_config={"mode": "Active" if tracing else "PassThrough"},
+            reserved_concurrent_executions=reserved if reserved is not None else -1,
+            vpc_config=(
+                {"subnet_ids": placement.subnet_ids, "security_group_ids": placement.security_group_ids}
+                if placement is not None
+                else None
+            ),
+            # The role must hold its permissions (network interfaces included) before Lambda validates it, and
+            # the log group must exist so that the first invocation does not create one without retention.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.role, role_policy, log_group]),
+        )
+        self.function_name = function.name
+        self.function_arn = function.arn
+        self.register_outputs(
+            {"functionName": self.function_name, "functionArn": self.function_arn, "roleArn": self.role_arn}
+        )
+
+    def _trust_policy(self) -> PolicyDocument:
+        return PolicyDocument(
+            (
+                Statement(
+                    sid="LambdaInThisAccountOnly",
+                    principal=Principal.service("lambda.amazonaws.com"),
+                    actions=("sts:AssumeRole",),
+                    conditions={"StringEquals": {"aws:SourceAccount": self._context.account_id}},
+                ),
+            )
+        )
+
+    def _role_policy(
+        self, grants: Sequence[Grant], placement: FunctionPlacement | None, *, tracing: bool
+    ) -> PolicyDocument:
+        context = self._context
+        statements: list[Statement] = [
+            Statement(
+                sid="WriteOwnLogs",
+                actions=("logs:CreateLogStream", "logs:PutLogEvents"),
+                # `:*` covers the log streams of this one log group.
+                resources=(f"{context.log_group_arn(self.log_group_name)}:*",),
+            )
+        ]
+        for grant in grants:
+            statements.extend(grant.statements())
+        if placement is not None:
+            statements.extend(placement.create_interface_statements(context))
+            statements.append(
+                Statement(
+                    sid="ManageInterfaces",
+                    actions=(
+                        "ec2:DescribeNetworkInterfaces",
+                        "ec2:DescribeSubnets",
+                        "ec2:DeleteNetworkInterface",
+                    ),
+                    # The Describe actions support no resource-level permissions, and the Lambda developer guide
+                    # requires ec2:DeleteNetworkInterface on "*" for a function's execution role:
+                    # https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions
+                    resources=("*",),
+                )
+            )
+        if tracing:
+            statements.append(
+                Statement(
+                    sid="SendTraces",
+                    actions=("xray:PutTraceSegments", "xray:PutTelemetryRecords"),
+                    # X-Ray's write actions support no resource-level permissions.
+                    resources=("*",),
+                )
+            )
+        return PolicyDocument(tuple(statements))

@@ -1,0 +1,159 @@
+"""A Secrets Manager secret that only named roles can read, encrypted with its own KMS key.
+
+The program never sets the secret's value: it is put there out of band (see the README), so it never passes
+through code, stack config, state or build output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NotRequired, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws_context import AwsContext
+from components.grants import SECRET_READ_ACTIONS
+from components.iam import PolicyDocument, Principal, Statement
+
+
+class LockedSecretArgs(TypedDict):
+    context: AwsContext
+    """Partition, region and account the ARNs are built from."""
+    secret_name: str
+    """Secret name, e.g. keyless-ingest/prod/weather-api-key. The value is never set here."""
+    description: str
+    """What the secret holds and who puts it there."""
+    reader_role_arns: Sequence[str]
+    """The only principals allowed to call GetSecretValue and to decrypt through Secrets Manager. The roles must
+    exist before this component: KMS and Secrets Manager reject policies naming unknown principals, so pass
+    `depends_on` in the options."""
+    key_alias: str
+    """Alias of the customer-managed key, e.g. alias/keyless-ingest-prod-secret."""
+    recovery_window_days: NotRequired[int]
+    """Days a deleted secret can be restored (7 to 30). Default 30."""
+    rotation_function_arn: NotRequired[str | None]
+    """ARN of a rotation Lambda; when given, a rotation schedule is added. Its role must be a reader."""
+    rotation_days: NotRequired[int]
+    """Days between rotations when a rotation function is given. Default 30."""
+
+
+class LockedSecret(pulumi.ComponentResource):
+    arn: pulumi.Output[str]
+    """ARN of the secret (with its random suffix)."""
+    name: pulumi.Output[str]
+    """Name of the secret."""
+    key_arn: pulumi.Output[str]
+    """ARN of the customer-managed KMS key that encrypts the secret."""
+    key_alias_arn: str
+    """ARN of the key's alias, known at preview."""
+    arn_pattern: str
+    """`arn:...:secret:<name>-??????`, known at preview: what identity and key policies grant."""
+    secret: aws.secretsmanager.Secret
+    """The secret itself, for dependencies and alarms."""
+
+    def __init__(self, name: str, args: LockedSecretArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("keyless-ingest:index:LockedSecret", name, None, opts)
+        context = args["context"]
+        readers = tuple(args["reader_role_arns"])
+        if not readers:
+            raise ValueError(f"LockedSecret {name}: reader_role_arns must name at least one role")
+        recovery_window = args.get("recovery_window_days", 30)
+        if not 7 <= recovery_window <= 30:
+            raise ValueError(
+                f"LockedSecret {name}: recovery_window_days must be between 7 and 30, got {recovery_window}"
+            )
+        self.arn_pattern = context.secret_arn_pattern(args["secret_name"])
+        self.key_alias_arn = context.kms_alias_arn(args["key_alias"])
+        child = pulumi.ResourceOptions(parent=self)
+
+        key = aws.kms.Key(
+            f"{name}-key",
+            description=f"Encrypts the secret {args['secret_name']}; decrypt only through Secrets Manager.",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=self._key_policy(context, readers).to_json(),
+            opts=child,
+        )
+        alias = aws.kms.Alias(f"{name}-key-alias", name=args["key_alias"], target_key_id=key.key_id, opts=child)
+        self.secret = aws.secretsmanager.Secret(
+            f"{name}-secret",
+            name=args["secret_name"],
+            description=args["description"],
+            # The alias ARN is known at preview (the key's ARN is not), so the policy pack can check the key.
+            kms_key_id=self.key_alias_arn,
+            recovery_window_in_days=recovery_window,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[alias]),
+        )
+        aws.secretsmanager.SecretPolicy(
+            f"{name}-policy",
+            secret_arn=self.secret.arn,
+            policy=self._secret_policy(readers).to_json(),
+            block_public_policy=True,
+            opts=child,
+        )
+        rotation_function_arn = args.get("rotation_function_arn")
+        if rotation_function_arn:
+            aws.secretsmanager.SecretRotation(
+                f"{name}-rotation",
+                secret_id=self.secret.id,
+                rotation_lambda_arn=rotation_function_arn,
+                rotation_rules={"automatically_after_days": args.get("rotation_days", 30)},
+                opts=child,
+            )
+
+        self.arn = self.secret.arn
+        self.name = self.secret.name
+        self.key_arn = key.arn
+        self.register_outputs({"arn": self.arn, "name": self.name, "keyArn": self.key_arn})
+
+    def _key_policy(self, context: AwsContext, readers: tuple[str, ...]) -> PolicyDocument:
+        # In a key policy, Resource "*" means "this key": a key policy cannot name another key.
+        return PolicyDocument(
+            (
+                # AWS's default key policy statement: it delegates administration to IAM in this account. Without
+                # it only this document could manage the key, and one bad update would make it unmanageable.
+                Statement(
+                    sid="EnableIamPolicies",
+                    principal=Principal.aws(context.account_root_arn),
+                    actions=("kms:*",),
+                    resources=("*",),
+                ),
+                Statement(
+                    sid="DecryptThroughSecretsManagerForThisSecret",
+                    principal=Principal.aws(*readers),
+                    actions=("kms:Decrypt",),
+                    resources=("*",),
+                    conditions={
+                        "StringEquals": {"kms:ViaService": context.service_host("secretsmanager")},
+                        # Secrets Manager puts the secret's full ARN in the encryption context; the pattern ties
+                        # the grant to this secret even though its random suffix is not known yet.
+                        "StringLike": {"kms:EncryptionContext:SecretARN": self.arn_pattern},
+                    },
+                ),
+            )
+        )
+
+    @staticmethod
+    def _secret_policy(readers: tuple[str, ...]) -> PolicyDocument:
+        # In a secret's resource policy, Resource "*" means "this secret".
+        return PolicyDocument(
+            (
+                Statement(
+                    sid="AllowReaders",
+                    principal=Principal.aws(*readers),
+                    actions=SECRET_READ_ACTIONS,
+                    resources=("*",),
+                ),
+                # An explicit deny beats any identity policy in the account, so an over-broad grant elsewhere
+                # (an admin role, a *FullAccess policy) still cannot read the value.
+                Statement(
+                    sid="DenyEveryoneElse",
+                    effect="Deny",
+                    principal=Principal.anyone(),
+                    actions=SECRET_READ_ACTIONS,
+                    resources=("*",),
+                    conditions={"StringNotEquals": {"aws:PrincipalArn": readers}},
+                ),
+            )
+        )

@@ -1,0 +1,372 @@
+"""Private networking for the function: subnets with no route to the internet, and private paths to AWS.
+
+Secrets Manager is reached through an interface endpoint with private DNS (so the SDK's default hostname
+resolves to it) and DynamoDB through a gateway endpoint; both carry endpoint policies limited to the one
+secret and the one table. Calling a third-party API needs internet egress, which only the explicit NAT option
+adds: without it the function reaches AWS privately and nothing else.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, NotRequired, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws_context import AwsContext
+from components.grants import SECRET_READ_ACTIONS, TABLE_WRITE_ACTIONS
+from components.iam import PolicyDocument, Principal, Statement
+
+NETWORK_TAG_KEY = "keyless-ingest-network"
+"""Tag on the subnets and security groups this component creates. The execution role may attach network
+interfaces only to resources carrying it, since their ids are not known when the role's policy is written."""
+
+HTTPS = 443
+NetworkMode = Literal["create", "existing"]
+
+
+class PrivateNetworkArgs(TypedDict):
+    context: AwsContext
+    """Partition, region and account."""
+    mode: NetworkMode
+    """`create` a VPC with two private subnets, or adopt an `existing` VPC and its subnets."""
+    secret_arn_pattern: str
+    """The one secret the Secrets Manager endpoint lets through."""
+    table_arn: str
+    """The one table the DynamoDB endpoint lets through."""
+    allowed_principal_arns: Sequence[str]
+    """The roles allowed to use the endpoints (the function's execution role)."""
+    vpc_cidr: NotRequired[str]
+    """`create` only: the VPC's private range, /16 to /22. Default 10.42.0.0/16."""
+    enable_nat_gateway: NotRequired[bool]
+    """`create` only: add a public subnet, internet gateway and NAT gateway so the function can call the
+    third-party API. Default False."""
+    vpc_id: NotRequired[str]
+    """`existing` only: the VPC to adopt."""
+    subnet_ids: NotRequired[Sequence[str]]
+    """`existing` only: private subnets (two or more, in different AZs) for the function and the endpoint."""
+    route_table_ids: NotRequired[Sequence[str]]
+    """`existing` only: the route tables of those subnets, for the DynamoDB gateway endpoint."""
+
+
+@dataclass(frozen=True)
+class FunctionPlacement:
+    """Where a function runs in the network, and the narrowest network-interface grant that allows it."""
+
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    security_group_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    subnet_arns: tuple[str, ...]
+    """Exact subnet ARNs when the subnet ids are known at preview; empty when the subnets are created here."""
+    tag_value: str
+    """Value of NETWORK_TAG_KEY on the subnets and security groups created here."""
+
+    def create_interface_statements(self, context: AwsContext) -> tuple[Statement, ...]:
+        tagged = {"StringEquals": {f"aws:ResourceTag/{NETWORK_TAG_KEY}": self.tag_value}}
+        # CreateNetworkInterface is authorised against each resource it touches: the new interface (whose id
+        # cannot exist yet, hence network-interface/*), the subnet and the security groups.
+        statements = [
+            Statement(
+                sid="CreateInterfaces",
+                actions=("ec2:CreateNetworkInterface",),
+                resources=(context.arn("ec2", "network-interface/*"),),
+            ),
+            Statement(
+                sid="CreateInterfacesWithOwnSecurityGroups",
+                actions=("ec2:CreateNetworkInterface",),
+                resources=(context.arn("ec2", "security-group/*"),),
+                conditions=tagged,
+            ),
+        ]
+        if self.subnet_arns:
+            statements.append(
+                Statement(
+                    sid="CreateInterfacesInOwnSubnets",
+                    actions=("ec2:CreateNetworkInterface",),
+                    resources=self.subnet_arns,
+                )
+            )
+        else:
+            statements.append(
+                Statement(
+                    sid="CreateInterfacesInOwnSubnets",
+                    actions=("ec2:CreateNetworkInterface",),
+                    resources=(context.arn("ec2", "subnet/*"),),
+                    conditions=tagged,
+                )
+            )
+        return tuple(statements)
+
+
+class PrivateNetwork(pulumi.ComponentResource):
+    vpc_id: pulumi.Output[str]
+    """The VPC the function runs in."""
+    subnet_ids: pulumi.Output[list[str]]
+    """The private subnets of the function and the Secrets Manager endpoint."""
+    lambda_security_group_id: pulumi.Output[str]
+    """Security group of the function: egress HTTPS only."""
+    endpoint_security_group_id: pulumi.Output[str]
+    """Security group of the Secrets Manager endpoint: ingress HTTPS from the function only."""
+    secrets_manager_endpoint_id: pulumi.Output[str]
+    """The interface endpoint for Secrets Manager."""
+    nat_gateway_id: pulumi.Output[str] | None
+    """The NAT gateway, when the option is on."""
+    placement: FunctionPlacement
+    """What LeastPrivilegeFunction needs to run here."""
+
+    def __init__(self, name: str, args: PrivateNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("keyless-ingest:index:PrivateNetwork", name, None, opts)
+        self._name = name
+        self._context = args["context"]
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._tags = {NETWORK_TAG_KEY: name}
+        self.nat_gateway_id = None
+
+        if args["mode"] == "create":
+            vpc_cidr = _require_private_cidr(args.get("vpc_cidr", "10.42.0.0/16"))
+            self.nat_gateway_id = self._create_vpc(vpc_cidr, enable_nat=args.get("enable_nat_gateway", False))
+            subnet_arns: tuple[str, ...] = ()
+        elif args["mode"] == "existing":
+            if args.get("enable_nat_gateway"):
+                raise ValueError(
+                    f"PrivateNetwork {name}: enable_nat_gateway applies only to mode 'create'; an existing VPC "
+                    "keeps its own routing"
+                )
+            vpc_cidr = self._adopt_vpc(args)
+            subnet_arns = tuple(self._context.arn("ec2", f"subnet/{s}") for s in args.get("subnet_ids", ()))
+        else:
+            raise ValueError(f"PrivateNetwork {name}: mode must be 'create' or 'existing', got {args['mode']!r}")
+
+        internet_egress = args.get("enable_nat_gateway", False)
+        lambda_sg = self._lambda_security_group(vpc_cidr, internet_egress=internet_egress)
+        endpoint_sg = self._endpoint_security_group(lambda_sg)
+        readers = tuple(args["allowed_principal_arns"])
+        endpoint = aws.ec2.VpcEndpoint(
+            f"{name}-secretsmanager",
+            vpc_id=self.vpc_id,
+            vpc_endpoint_type="Interface",
+            service_name=self._context.service_endpoint("secretsmanager"),
+            private_dns_enabled=True,
+            subnet_ids=self.subnet_ids,
+            security_group_ids=[endpoint_sg.id],
+            policy=_endpoint_policy(SECRET_READ_ACTIONS, args["secret_arn_pattern"], readers).to_json(),
+            tags=self._tags,
+            opts=self._child,
+        )
+        aws.ec2.VpcEndpoint(
+            f"{name}-dynamodb",
+            vpc_id=self.vpc_id,
+            vpc_endpoint_type="Gateway",
+            service_name=self._context.service_endpoint("dynamodb"),
+            route_table_ids=self._route_table_ids,
+            policy=_endpoint_policy(TABLE_WRITE_ACTIONS, args["table_arn"], readers).to_json(),
+            tags=self._tags,
+            opts=self._child,
+        )
+
+        self.lambda_security_group_id = lambda_sg.id
+        self.endpoint_security_group_id = endpoint_sg.id
+        self.secrets_manager_endpoint_id = endpoint.id
+        self.placement = FunctionPlacement(
+            subnet_ids=self.subnet_ids,
+            security_group_ids=[lambda_sg.id],
+            subnet_arns=subnet_arns,
+            tag_value=name,
+        )
+        outputs: dict[str, pulumi.Output[str] | pulumi.Output[list[str]]] = {
+            "vpcId": self.vpc_id,
+            "subnetIds": self.subnet_ids,
+            "lambdaSecurityGroupId": self.lambda_security_group_id,
+            "endpointSecurityGroupId": self.endpoint_security_group_id,
+            "secretsManagerEndpointId": self.secrets_manager_endpoint_id,
+        }
+        if self.nat_gateway_id is not None:
+            outputs["natGatewayId"] = self.nat_gateway_id
+        self.register_outputs(outputs)
+
+    def _create_vpc(self, vpc_cidr: str, *, enable_nat: bool) -> pulumi.Output[str] | None:
+        """Create the VPC and its private subnets; return the NAT gateway's id when one is added."""
+        name, child = self._name, self._child
+        vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=vpc_cidr,
+            enable_dns_support=True,
+            # Private DNS on an interface endpoint needs both DNS attributes on the VPC.
+            enable_dns_hostnames=True,
+            tags={**self._tags, "Name": name},
+            opts=child,
+        )
+        zones = aws.get_availability_zones(state="available", opts=pulumi.InvokeOptions(parent=self)).names
+        if len(zones) < 2:
+            raise ValueError(f"PrivateNetwork {name}: the region has fewer than two available zones")
+        ranges = list(ipaddress.ip_network(vpc_cidr).subnets(prefixlen_diff=2))
+        route_table = aws.ec2.RouteTable(f"{name}-private", vpc_id=vpc.id, tags=self._tags, opts=child)
+        subnets = []
+        for index, zone in enumerate(zones[:2]):
+            subnet = aws.ec2.Subnet(
+                f"{name}-private-{index}",
+                vpc_id=vpc.id,
+                cidr_block=str(ranges[index]),
+                availability_zone=zone,
+                map_public_ip_on_launch=False,
+                tags={**self._tags, "Name": f"{name}-private-{zone}"},
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-private-{index}", subnet_id=subnet.id, route_table_id=route_table.id, opts=child
+            )
+            subnets.append(subnet)
+        self.vpc_id = vpc.id
+        self.subnet_ids = pulumi.Output.all(*[subnet.id for subnet in subnets])
+        self._route_table_ids: pulumi.Input[Sequence[pulumi.Input[str]]] = [route_table.id]
+        if enable_nat:
+            return self._add_nat_gateway(vpc, route_table, str(ranges[2]), zones[0])
+        return None
+
+    def _add_nat_gateway(
+        self, vpc: aws.ec2.Vpc, private_routes: aws.ec2.RouteTable, cidr: str, zone: str
+    ) -> pulumi.Output[str]:
+        name, child = self._name, self._child
+        gateway = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=self._tags, opts=child)
+        public_routes = aws.ec2.RouteTable(f"{name}-public", vpc_id=vpc.id, tags=self._tags, opts=child)
+        aws.ec2.Route(
+            f"{name}-public-default",
+            route_table_id=public_routes.id,
+            destination_cidr_block="0.0.0.0/0",
+            gateway_id=gateway.id,
+            opts=child,
+        )
+        public = aws.ec2.Subnet(
+            f"{name}-public",
+            vpc_id=vpc.id,
+            cidr_block=cidr,
+            availability_zone=zone,
+            map_public_ip_on_launch=False,
+            tags={**self._tags, "Name": f"{name}-public-{zone}"},
+            opts=child,
+        )
+        aws.ec2.RouteTableAssociation(
+            f"{name}-public", subnet_id=public.id, route_table_id=public_routes.id, opts=child
+        )
+        address = aws.ec2.Eip(f"{name}-nat", domain="vpc", tags=self._tags, opts=child)
+        nat = aws.ec2.NatGateway(
+            f"{name}-nat",
+            subnet_id=public.id,
+            allocation_id=address.id,
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
+        )
+        aws.ec2.Route(
+            f"{name}-private-default",
+            route_table_id=private_routes.id,
+            destination_cidr_block="0.0.0.0/0",
+            nat_gateway_id=nat.id,
+            opts=child,
+        )
+        return nat.id
+
+    def _adopt_vpc(self, args: PrivateNetworkArgs) -> str:
+        vpc_id = args.get("vpc_id", "")
+        subnet_ids = list(args.get("subnet_ids", ()))
+        route_table_ids = list(args.get("route_table_ids", ()))
+        if not vpc_id:
+            raise ValueError(f"PrivateNetwork {self._name}: mode 'existing' needs vpc_id")
+        if len(subnet_ids) < 2:
+            raise ValueError(
+                f"PrivateNetwork {self._name}: mode 'existing' needs at least two subnet_ids in different AZs, "
+                f"got {len(subnet_ids)}"
+            )
+        if not route_table_ids:
+            raise ValueError(
+                f"PrivateNetwork {self._name}: mode 'existing' needs route_table_ids for the DynamoDB endpoint"
+            )
+        vpc = aws.ec2.get_vpc(id=vpc_id, opts=pulumi.InvokeOptions(parent=self))
+        self.vpc_id = pulumi.Output.from_input(vpc_id)
+        self.subnet_ids = pulumi.Output.from_input(subnet_ids)
+        self._route_table_ids = route_table_ids
+        return vpc.cidr_block
+
+    def _lambda_security_group(self, vpc_cidr: str, *, internet_egress: bool) -> aws.ec2.SecurityGroup:
+        if internet_egress:
+            egress = [_https_rule("HTTPS to the third-party API through the NAT gateway", cidr="0.0.0.0/0")]
+        else:
+            # No internet route: HTTPS to the interface endpoints inside the VPC and to DynamoDB's prefix list.
+            dynamodb = aws.ec2.get_prefix_list(
+                name=self._context.service_endpoint("dynamodb"), opts=pulumi.InvokeOptions(parent=self)
+            )
+            egress = [
+                _https_rule("HTTPS to interface endpoints in the VPC", cidr=vpc_cidr),
+                _https_rule("HTTPS to DynamoDB through the gateway endpoint", prefix_list_id=dynamodb.id),
+            ]
+        return aws.ec2.SecurityGroup(
+            f"{self._name}-lambda",
+            description="keyless-ingest function: egress HTTPS only",
+            vpc_id=self.vpc_id,
+            ingress=[],
+            egress=egress,
+            tags=self._tags,
+            opts=self._child,
+        )
+
+    def _endpoint_security_group(self, lambda_sg: aws.ec2.SecurityGroup) -> aws.ec2.SecurityGroup:
+        return aws.ec2.SecurityGroup(
+            f"{self._name}-endpoint",
+            description="Secrets Manager endpoint: HTTPS from the function only",
+            vpc_id=self.vpc_id,
+            ingress=[
+                {
+                    "description": "HTTPS from the function's security group",
+                    "protocol": "tcp",
+                    "from_port": HTTPS,
+                    "to_port": HTTPS,
+                    "security_groups": [lambda_sg.id],
+                }
+            ],
+            # Security groups are stateful: replies need no egress rule, so the endpoint gets none.
+            egress=[],
+            tags=self._tags,
+            opts=self._child,
+        )
+
+
+def _https_rule(
+    description: str, *, cidr: str | None = None, prefix_list_id: str | None = None
+) -> aws.ec2.SecurityGroupEgressArgsDict:
+    rule: aws.ec2.SecurityGroupEgressArgsDict = {
+        "description": description,
+        "protocol": "tcp",
+        "from_port": HTTPS,
+        "to_port": HTTPS,
+    }
+    if cidr is not None:
+        rule["cidr_blocks"] = [cidr]
+    if prefix_list_id is not None:
+        rule["prefix_list_ids"] = [prefix_list_id]
+    return rule
+
+
+def _endpoint_policy(actions: tuple[str, ...], resource: str, principals: tuple[str, ...]) -> PolicyDocument:
+    # Endpoint policies take Principal "*" (gateway endpoints accept nothing else); the condition names the roles.
+    return PolicyDocument(
+        (
+            Statement(
+                sid="OnlyThisResourceForTheseRoles",
+                principal=Principal.anyone(),
+                actions=actions,
+                resources=(resource,),
+                conditions={"StringEquals": {"aws:PrincipalArn": principals}},
+            ),
+        )
+    )
+
+
+def _require_private_cidr(cidr: str) -> str:
+    try:
+        network = ipaddress.ip_network(cidr)
+    except ValueError as exc:
+        raise ValueError(f"vpc_cidr {cidr!r} is not a network in CIDR notation") from exc
+    if not network.is_private or network.version != 4 or not 16 <= network.prefixlen <= 22:
+        raise ValueError(f"vpc_cidr {cidr!r} must be a private IPv4 range between /16 and /22")
+    return str(network)

@@ -328,10 +328,31 @@ def run_program(
         raise PreviewError(f"{entry}: the program has no __main__.py")
     project, config = load_stack_config(program_dir, stack)
     config.update(config_overrides or {})
+    sys.path.insert(0, str(program_dir))
+    try:
+        return run_under_mocks(
+            lambda: runpy.run_path(str(entry), run_name="__main__"),
+            project=project,
+            stack=stack,
+            config=config,
+            first_preview=first_preview,
+        )
+    finally:
+        sys.path.remove(str(program_dir))
+
+
+def run_under_mocks(
+    body: Callable[[], object],
+    *,
+    project: str,
+    stack: str,
+    config: Mapping[str, str],
+    first_preview: bool = False,
+) -> ProgramRun:
+    """Run `body` (a program, or a test that builds components) as a Pulumi program under PreviewMocks."""
     region = config.get("aws:region")
     if not region:
         raise PreviewError(f"aws:region is not set for stack {stack} (pulumi config set aws:region <region>)")
-
     stack_urn = f"urn:pulumi:{stack}::{project}::{STACK_TYPE}::{project}-{stack}"
     mocks = PreviewMocks(region, first_preview=first_preview)
     monitor = RecordingMonitor(mocks, stack_urn)
@@ -339,19 +360,18 @@ def run_program(
     ROOT.set(None)
     SETTINGS.rpc_manager.clear()
     SETTINGS.outputs.clear()
-    pulumi.runtime.set_all_config(config, [])
+    pulumi.runtime.set_all_config(dict(config), [])
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=True, monitor=monitor)
 
-    exports: dict[str, Any] = {}
+    exports: dict[str, pulumi.Output[Any]] = {}
 
     def program() -> None:
-        runpy.run_path(str(entry), run_name="__main__")
+        body()
         root = ROOT.get()
         if isinstance(root, pulumi.runtime.stack.Stack):
             for name, value in root.outputs.items():
                 exports[name] = pulumi.Output.from_input(value)
 
-    sys.path.insert(0, str(program_dir))
     try:
         _sync_await(run_pulumi_func(program))
         outputs = {name: _resolve(output) for name, output in exports.items()}
@@ -359,19 +379,11 @@ def run_program(
         raise
     except Exception as exc:
         raise PreviewError(_program_error(exc)) from exc
-    finally:
-        sys.path.remove(str(program_dir))
 
     stack_record = RecordedResource(
-        urn=stack_urn,
-        type=STACK_TYPE,
-        name=f"{project}-{stack}",
-        parent=None,
-        inputs={},
-        outputs={},
-        custom=False,
+        urn=stack_urn, type=STACK_TYPE, name=f"{project}-{stack}", parent=None, inputs={}, outputs={}, custom=False
     )
-    return ProgramRun(project, stack, config, [stack_record, *monitor.recorded], outputs)
+    return ProgramRun(project, stack, dict(config), [stack_record, *monitor.recorded], outputs)
 
 
 def _resolve(output: pulumi.Output[Any]) -> Any:

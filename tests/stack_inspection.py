@@ -1,0 +1,65 @@
+"""Reading what a program registered: resources by type and name, and the policy documents they carry."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from tools.preview import ProgramRun, run_under_mocks
+from tools.recorded import UNKNOWN, RecordedResource
+
+REGION = "eu-west-1"
+ACCOUNT = "111122223333"
+
+
+def run_components(body: Callable[[], object], *, first_preview: bool = False) -> ProgramRun:
+    """Build components under the preview mocks (stack `test`, eu-west-1) and return what they registered."""
+    return run_under_mocks(
+        body, project="keyless-ingest", stack="test", config={"aws:region": REGION}, first_preview=first_preview
+    )
+
+
+def of_type(run: ProgramRun, type_token: str) -> list[RecordedResource]:
+    return [resource for resource in run.resources if resource.type == type_token]
+
+
+def only(run: ProgramRun, type_token: str, name: str | None = None) -> RecordedResource:
+    matches = [r for r in of_type(run, type_token) if name is None or r.name == name]
+    assert len(matches) == 1, f"expected one {type_token} {name or ''}, found {[r.name for r in matches]}"
+    return matches[0]
+
+
+def document(resource: RecordedResource, prop: str = "policy") -> dict[str, Any]:
+    """A policy document input, parsed; it must be a known JSON string."""
+    raw = resource.inputs[prop]
+    assert isinstance(raw, str), f"{resource.name}.{prop} is not a known JSON string: {raw!r}"
+    parsed = json.loads(raw)
+    assert isinstance(parsed, dict)
+    return parsed
+
+
+def as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def statements(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Statements by Sid, with Action and Resource always lists."""
+    result = {}
+    for statement in doc["Statement"]:
+        normalised = dict(statement)
+        normalised["Action"] = as_list(statement["Action"])
+        if "Resource" in statement:
+            normalised["Resource"] = as_list(statement["Resource"])
+        result[statement["Sid"]] = normalised
+    return result
+
+
+def contains_unknown(value: Any) -> bool:
+    if value is UNKNOWN:
+        return True
+    if isinstance(value, dict):
+        return any(contains_unknown(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(contains_unknown(item) for item in value)
+    return False

@@ -1,3 +1,5 @@
+from typing import Any
+
 import pulumi
 import pytest
 
@@ -33,7 +35,7 @@ def placement(subnet_arns: tuple[str, ...] = ()) -> FunctionPlacement:
     )
 
 
-def role_policy(run) -> dict:
+def role_policy(run) -> dict[str, dict[str, Any]]:
     return statements(document(only(run, "aws:iam/rolePolicy:RolePolicy")))
 
 

@@ -1,0 +1,10 @@
+"""The keyless-guard policy pack. Building PolicyPack starts the gRPC server and blocks: never import this module."""
+
+from keyless_guard.pack import PACK_NAME, RULES
+from pulumi_policy import EnforcementLevel, PolicyPack
+
+PolicyPack(
+    name=PACK_NAME,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    policies=[rule.policy() for rule in RULES],
+)

@@ -1,0 +1,55 @@
+"""KMS keys: rotation on symmetric keys, and no key policy open to everyone without a condition."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from pulumi_policy import EnforcementLevel, Severity
+
+from keyless_guard.framework import Report, Resource, resource_rule
+from keyless_guard.iam_documents import PolicyDocumentError, parse_document
+from keyless_guard.values import known
+
+KEY: Final = "aws:kms/key:Key"
+KEY_POLICY: Final = "aws:kms/keyPolicy:KeyPolicy"
+
+
+@resource_rule(
+    name="kms-key-rotation",
+    description="Symmetric KMS keys must have automatic key rotation enabled.",
+    level=EnforcementLevel.MANDATORY,
+    severity=Severity.MEDIUM,
+    remediation="Set enableKeyRotation=True on the key.",
+    equivalent="CKV_AWS_7; cdk-nag AwsSolutions-KMS5",
+)
+def key_rotation(resource: Resource, report: Report) -> None:
+    if resource.type != KEY:
+        return
+    spec = known(resource.props.get("customerMasterKeySpec") or resource.props.get("keySpec"), "keySpec")
+    usage = known(resource.props.get("keyUsage"), "keyUsage")
+    if spec not in (None, "SYMMETRIC_DEFAULT") or usage not in (None, "ENCRYPT_DECRYPT"):
+        return  # AWS rotates only symmetric encryption keys
+    if known(resource.props.get("enableKeyRotation"), "enableKeyRotation") is not True:
+        report("This symmetric KMS key does not enable automatic rotation. Set enableKeyRotation=True.")
+
+
+@resource_rule(
+    name="kms-key-policy-no-public",
+    description="A KMS key policy must not allow Principal '*' without a condition.",
+    level=EnforcementLevel.MANDATORY,
+    severity=Severity.CRITICAL,
+    remediation="Name the principals, or add a condition (kms:ViaService, kms:CallerAccount, aws:PrincipalArn).",
+    equivalent="CKV_AWS_33; cdk-nag none",
+)
+def key_policy_no_public(resource: Resource, report: Report) -> None:
+    if resource.type not in (KEY, KEY_POLICY) or resource.props.get("policy") is None:
+        return
+    try:
+        statements = parse_document(resource.props["policy"], "policy")
+    except PolicyDocumentError as exc:
+        report(f"The key policy {exc}, so it cannot be checked. Provide a valid IAM JSON policy.")
+        return
+    for statement in statements:
+        open_to_all = statement.public_principal or statement.has_not_principal
+        if statement.allows and open_to_all and not statement.narrowing_keys():
+            report(f"key policy {statement.label} allows Principal '*' without a condition.")

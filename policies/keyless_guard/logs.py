@@ -1,0 +1,66 @@
+"""CloudWatch Logs: every log group expires its events, and every function has such a log group."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from pulumi_policy import EnforcementLevel, Severity
+
+from keyless_guard.framework import Report, Resource, Stack, StackReport, resource_rule, stack_rule
+from keyless_guard.lambda_env import FUNCTION
+from keyless_guard.values import as_dict, known
+
+LOG_GROUP: Final = "aws:cloudwatch/logGroup:LogGroup"
+
+
+def has_retention(log_group: Resource) -> bool:
+    days = known(log_group.props.get("retentionInDays"), "retentionInDays")
+    return isinstance(days, int | float) and not isinstance(days, bool) and days > 0
+
+
+@resource_rule(
+    name="log-group-retention",
+    description="Every CloudWatch log group must set a retention period.",
+    level=EnforcementLevel.MANDATORY,
+    severity=Severity.LOW,
+    remediation="Set retentionInDays (for example 14 or 30) on the log group.",
+    equivalent="CKV_AWS_338 (retention >= 1 year); cdk-nag none",
+)
+def log_group_retention(resource: Resource, report: Report) -> None:
+    if resource.type == LOG_GROUP and not has_retention(resource):
+        report("This log group keeps events forever (no retentionInDays). Set a retention period.")
+
+
+def _log_group_names(function: Resource) -> set[str]:
+    """Names the function logs to: its loggingConfig.logGroup, and the default /aws/lambda/<name>."""
+    names = set()
+    group = as_dict(function.props.get("loggingConfig"), "loggingConfig").get("logGroup")
+    if isinstance(group, str):
+        names.add(group)
+    name = function.props.get("name")
+    if isinstance(name, str):
+        names.add(f"/aws/lambda/{name}")
+    return names
+
+
+@stack_rule(
+    name="lambda-log-group",
+    description="Every function must log to a log group of this stack that has a retention period.",
+    level=EnforcementLevel.MANDATORY,
+    severity=Severity.LOW,
+    remediation="Create an aws.cloudwatch.LogGroup with retentionInDays and set the function's loggingConfig.",
+    equivalent="none in Checkov or cdk-nag (Lambda creates a never-expiring group by itself)",
+)
+def lambda_log_group(stack: Stack, report: StackReport) -> None:
+    groups = list(stack.of_type(LOG_GROUP))
+    for function in stack.of_type(FUNCTION):
+        names = _log_group_names(function)
+        wired = set(function.property_dependencies.get("loggingConfig", ()))
+        matches = [g for g in groups if g.urn in wired or g.props.get("name") in names]
+        if not matches:
+            known(function.props.get("name"), "name")  # an unknown name cannot be matched: advisory, not a pass
+            report(
+                "This function has no log group in the stack; Lambda would create one that never expires.", function.urn
+            )
+        elif not any(has_retention(g) for g in matches):
+            report("This function's log group has no retention period.", function.urn)

@@ -1,0 +1,32 @@
+"""Every rule of the pack, in the order the README documents them."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from keyless_guard import iam, kms, lambda_code, lambda_env, logs, network, secretsmanager
+from keyless_guard.framework import Rule
+
+PACK_NAME: Final = "keyless-guard"
+
+RULES: Final[tuple[Rule, ...]] = (
+    iam.no_wildcard_actions,
+    iam.no_not_action,
+    iam.no_star_resource,
+    iam.no_broad_resource_arns,
+    iam.no_broad_managed_policies,
+    iam.no_access_keys,
+    lambda_env.no_credentials_in_env,
+    lambda_code.no_credentials_in_code,
+    secretsmanager.secret_policy_not_public,
+    secretsmanager.secret_requires_resource_policy,
+    secretsmanager.secret_customer_managed_kms,
+    secretsmanager.secret_no_value_in_program,
+    kms.key_rotation,
+    kms.key_policy_no_public,
+    network.secretsmanager_endpoint,
+    network.endpoint_sg_https_only,
+    network.dynamodb_gateway_endpoint,
+    logs.log_group_retention,
+    logs.lambda_log_group,
+)

@@ -1,0 +1,143 @@
+"""Secrets Manager: who can read a secret, what encrypts it, and that its value never passes through the program."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterator
+from typing import Final
+
+from pulumi_policy import EnforcementLevel, Severity
+
+from keyless_guard.framework import Report, Resource, Stack, StackReport, resource_rule, stack_rule
+from keyless_guard.iam_documents import PolicyDocumentError, Statement, parse_document
+
+# Type tokens, not secrets (ruff's S105 matches the word in the names).
+SECRET: Final = "aws:secretsmanager/secret:Secret"  # noqa: S105
+SECRET_POLICY: Final = "aws:secretsmanager/secretPolicy:SecretPolicy"  # noqa: S105
+SECRET_VERSION: Final = "aws:secretsmanager/secretVersion:SecretVersion"  # noqa: S105
+_READ_ACTION: Final = "secretsmanager:getsecretvalue"
+_ACCOUNT_PRINCIPAL = re.compile(r"^\d{12}$|^arn:[^:]+:iam::\d{12}:root$")
+_ROLE_PRINCIPAL = re.compile(r"^arn:[^:]+:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]+$")
+
+
+def grants_read(statement: Statement) -> bool:
+    """True if an Allow statement's actions (patterns included) cover GetSecretValue."""
+    return statement.allows and any(fnmatch.fnmatchcase(_READ_ACTION, a.lower()) for a in statement.actions)
+
+
+def public_read_problem(statement: Statement) -> str | None:
+    """Why a read grant reaches everyone or a whole account, or None."""
+    if not grants_read(statement):
+        return None
+    if statement.has_not_principal:
+        return "allows GetSecretValue to every principal but those listed (NotPrincipal)"
+    if statement.public_principal and "aws:principalarn" not in statement.narrowing_keys():
+        return "allows GetSecretValue to Principal '*' without an aws:PrincipalArn condition"
+    accounts = [p for p in statement.principals if _ACCOUNT_PRINCIPAL.match(p)]
+    if accounts:
+        return "allows GetSecretValue to a whole account (any principal there with IAM permission)"
+    return None
+
+
+def _policy_statements(resource: Resource, report: Report | None) -> Iterator[Statement]:
+    document = resource.props.get("policy")
+    if document is None:
+        return
+    try:
+        yield from parse_document(document, "policy")
+    except PolicyDocumentError as exc:
+        if report is not None:
+            report(f"The secret's resource policy {exc}, so it cannot be checked. Provide a valid IAM JSON policy.")
+
+
+@resource_rule(
+    name="secret-policy-not-public",
+    description="A secret's resource policy must not let everyone or a whole account read it.",
+    level=EnforcementLevel.MANDATORY,
+    severity=Severity.CRITICAL,
+    remediation="Allow GetSecretValue to the reader role ARNs only; deny it to every other principal.",
+    equivalent="CKV_AWS_... none exact (Checkov has no secret-policy check); cdk-nag none",
+)
+def secret_policy_not_public(resource: Resource, report: Report) -> None:
+    if resource.type not in (SECRET, SECRET_POLICY):
+        return
+    for statement in _policy_statements(resource, report):
+        problem = public_read_problem(statement)
+        if problem:
+            report(f"policy {statement.label} {problem}. Name the reader roles as principals.")
+
+
+def names_reader_roles(policy: Resource) -> bool:
+    """True if the policy allows GetSecretValue only to specific IAM role ARNs (and at least one)."""
+    readers = [s for s in _policy_statements(policy, None) if grants_read(s)]
+    return bool(readers) and all(s.principals and all(_ROLE_PRINCIPAL.match(p) for p in s.principals) for s in readers)
+
+
+def _policies_of(stack: Stack, secret: Resource) -> Iterator[Resource]:
+    """The secret itself if it carries an inline policy, and every SecretPolicy bound to it.
+
+    A SecretPolicy's secretArn is the secret's computed ARN, unknown at the first preview, so the binding is read
+    from the engine's property dependencies; a known secretArn is also compared with the secret's ARN output.
+    """
+    if secret.props.get("policy") is not None:
+        yield secret
+    for policy in stack.of_type(SECRET_POLICY):
+        bound = secret.urn in policy.property_dependencies.get("secretArn", ())
+        arn = policy.props.get("secretArn")
+        if bound or (isinstance(arn, str) and arn == secret.props.get("arn")):
+            yield policy
+
+
+@stack_rule(
+    name="secret-requires-resource-policy",
+    description="Every secret must have a resource policy that names the specific roles allowed to read it.",
+    level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    remediation="Add an aws.secretsmanager.SecretPolicy allowing GetSecretValue to the reader role ARNs only.",
+    equivalent="cdk-nag none; Checkov none (resource policies are not checked)",
+)
+def secret_requires_resource_policy(stack: Stack, report: StackReport) -> None:
+    for secret in stack.of_type(SECRET):
+        policies = list(_policies_of(stack, secret))
+        if not policies:
+            report("This secret has no resource policy. Add one naming the reader roles.", secret.urn)
+        elif not any(names_reader_roles(p) for p in policies):
+            report("This secret's resource policy does not limit GetSecretValue to specific IAM role ARNs.", secret.urn)
+
+
+@resource_rule(
+    name="secret-customer-managed-kms",
+    description="A secret must be encrypted with a customer-managed KMS key, not the AWS-managed default.",
+    level=EnforcementLevel.MANDATORY,
+    severity=Severity.MEDIUM,
+    remediation="Create an aws.kms.Key (rotation on) and set the secret's kmsKeyId to it or to its alias.",
+    equivalent="CKV_AWS_149; cdk-nag AwsSolutions-SMG4 is rotation (none exact)",
+)
+def secret_customer_managed_kms(resource: Resource, report: Report) -> None:
+    if resource.type != SECRET:
+        return
+    # An unknown kmsKeyId is the output of a key created in this stack (AWS-managed keys are literal aliases),
+    # so it is accepted without being read.
+    key = resource.props.get("kmsKeyId")
+    if key is None or key == "":
+        report("The secret has no kmsKeyId, so it uses the AWS-managed key aws/secretsmanager.")
+    elif isinstance(key, str) and re.search(r"(^|:)alias/aws/", key):
+        report("The secret's kmsKeyId is an AWS-managed key alias (alias/aws/...). Use a customer-managed key.")
+
+
+@resource_rule(
+    name="secret-no-value-in-program",
+    description="A secret's value must not be set from the program (it would pass through code, config and state).",
+    level=EnforcementLevel.MANDATORY,
+    severity=Severity.CRITICAL,
+    remediation="Delete the SecretVersion; put the value out of band (aws secretsmanager put-secret-value).",
+    equivalent="CKV_SECRET_* (hard-coded values); cdk-nag none",
+)
+def secret_no_value_in_program(resource: Resource, report: Report) -> None:
+    if resource.type != SECRET_VERSION:
+        return
+    # Presence is enough: the value itself (known or not) is never read.
+    for field in ("secretString", "secretBinary"):
+        if resource.props.get(field) is not None:
+            report(f"This SecretVersion sets {field} from the program. Put the value into the secret out of band.")

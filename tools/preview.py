@@ -158,6 +158,8 @@ ARN_TEMPLATES = {
     "aws:cloudwatch/logGroup:LogGroup": "{prefix}:log-group:{name}",
     "aws:dynamodb/table:Table": "{prefix}:table/{name}",
     "aws:sns/topic:Topic": "{prefix}:{name}",
+    "aws:s3/bucket:Bucket": "arn:aws:s3:::{name}",
+    "aws:s3/bucketV2:BucketV2": "arn:aws:s3:::{name}",
 }
 """ARN shapes that differ from `<prefix>:<resourceType>/<name>`."""
 
@@ -230,9 +232,10 @@ class PreviewMocks(pulumi.runtime.Mocks):
             # Known inputs stay known; every computed output is missing, hence unknown to later resources.
             return None, outputs
         resource_id = self._physical_id(args)
-        outputs.setdefault("name", args.inputs.get("name") or f"{args.name}-{_digest(args.name, length=7)}")
+        physical_name = _physical_name(args)
+        outputs.setdefault("name", physical_name)
         outputs["id"] = resource_id
-        outputs["arn"] = self._arn(args.typ, outputs["name"], resource_id)
+        outputs["arn"] = self._arn(args.typ, physical_name, resource_id)
         if args.typ == "aws:kms/key:Key":
             outputs["keyId"] = resource_id
         if args.typ == "aws:lambda/function:Function":
@@ -247,8 +250,7 @@ class PreviewMocks(pulumi.runtime.Mocks):
         if args.typ == "aws:kms/key:Key":
             hex32 = _digest(args.typ, args.name, length=32)
             return f"{hex32[:8]}-{hex32[8:12]}-{hex32[12:16]}-{hex32[16:20]}-{hex32[20:]}"
-        name = args.inputs.get("name")
-        return name if isinstance(name, str) and name else f"{args.name}-{_digest(args.name, length=7)}"
+        return _physical_name(args)
 
     def _arn(self, type_token: str, name: str, resource_id: str) -> str:
         service = type_token.split(":")[1].split("/")[0]
@@ -263,6 +265,15 @@ class PreviewMocks(pulumi.runtime.Mocks):
         if service == "ec2":
             return f"{prefix}:{resource_type.lower()}/{resource_id}"
         return f"{prefix}:{resource_type}/{name}"
+
+
+def _physical_name(args: pulumi.runtime.MockResourceArgs) -> str:
+    """The name the program gave (`name`, or `bucket` for S3), else an auto-name like the provider's."""
+    for key in ("name", "bucket"):
+        value = args.inputs.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return f"{args.name}-{_digest(args.name, length=7)}"
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):

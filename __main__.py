@@ -20,7 +20,7 @@ from components.grants import SecretReadGrant, TableWriteGrant
 from components.least_privilege_function import LeastPrivilegeFunction
 from components.locked_secret import LockedSecret
 from components.log_retention import require_valid_retention
-from components.private_network import NetworkMode, PrivateNetwork, PrivateNetworkArgs
+from components.private_network import NetworkMode, PrivateNetwork, PrivateNetworkArgs, require_private_cidr
 from components.results_table import ResultsTable
 from tools.bundle import build_bundle
 
@@ -104,6 +104,7 @@ def read_settings(config: pulumi.Config, project: str, stack: str) -> StackSetti
         raise fail("logLevel", f"must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
     try:
         retention = require_valid_retention(config.require_int("logRetentionDays"), setting=key("logRetentionDays"))
+        vpc_cidr = require_private_cidr(config.require("vpcCidr"), setting=key("vpcCidr"))
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
     reserved = config.require_int("reservedConcurrency")
@@ -128,7 +129,7 @@ def read_settings(config: pulumi.Config, project: str, stack: str) -> StackSetti
         log_level=log_level,
         log_retention_days=retention,
         network_mode=cast(Literal["create", "existing"], network_mode),
-        vpc_cidr=config.require("vpcCidr"),
+        vpc_cidr=vpc_cidr,
         enable_nat_gateway=enable_nat_gateway,
         vpc_id=vpc_id,
         subnet_ids=subnet_ids,

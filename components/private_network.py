@@ -125,7 +125,7 @@ class PrivateNetwork(pulumi.ComponentResource):
         self.nat_gateway_id = None
 
         if args["mode"] == "create":
-            vpc_cidr = _require_private_cidr(args.get("vpc_cidr", "10.42.0.0/16"))
+            vpc_cidr = require_private_cidr(args.get("vpc_cidr", "10.42.0.0/16"))
             self.nat_gateway_id = self._create_vpc(vpc_cidr, enable_nat=args.get("enable_nat_gateway", False))
             subnet_arns: tuple[str, ...] = ()
         elif args["mode"] == "existing":
@@ -362,11 +362,12 @@ def _endpoint_policy(actions: tuple[str, ...], resource: str, principals: tuple[
     )
 
 
-def _require_private_cidr(cidr: str) -> str:
+def require_private_cidr(cidr: str, *, setting: str = "vpc_cidr") -> str:
+    """Return the normalised range if it can hold the VPC; otherwise raise naming the setting."""
     try:
         network = ipaddress.ip_network(cidr)
     except ValueError as exc:
-        raise ValueError(f"vpc_cidr {cidr!r} is not a network in CIDR notation") from exc
+        raise ValueError(f"{setting}: {cidr!r} is not a network in CIDR notation") from exc
     if not network.is_private or network.version != 4 or not 16 <= network.prefixlen <= 22:
-        raise ValueError(f"vpc_cidr {cidr!r} must be a private IPv4 range between /16 and /22")
+        raise ValueError(f"{setting}: {cidr!r} must be a private IPv4 range between /16 and /22")
     return str(network)

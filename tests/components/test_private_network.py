@@ -145,7 +145,7 @@ def test_existing_mode_adopts_the_vpc_and_scopes_interfaces_to_the_exact_subnets
         ({**EXISTING, "enable_nat_gateway": True}, "enable_nat_gateway applies only to mode 'create'"),
         ({"vpc_cidr": "8.8.0.0/16"}, "must be a private IPv4 range"),
         ({"vpc_cidr": "10.0.0.0/28"}, "between /16 and /22"),
-        ({"vpc_cidr": "not-a-cidr"}, "is not a network in CIDR notation"),
+        ({"vpc_cidr": "not-a-cidr"}, "vpc_cidr: 'not-a-cidr' is not a network in CIDR notation"),
     ],
 )
 def test_bad_network_arguments_fail_with_a_clear_message(overrides, message):

@@ -14,6 +14,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterator
+from itertools import pairwise
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Final
@@ -31,15 +32,26 @@ AWS_CREDENTIAL_NAMES: Final = frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _DIGEST = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}|[0-9A-F]{40}|[0-9A-F]{64}")
 _AWS_ID = re.compile(r"[a-z]{1,6}(-[a-z]+)?-[0-9a-f]{8,17}")  # subnet-0a1b..., sg-..., vpce-..., eni-...
-_CHUNK_SPLIT = re.compile(r"[\s:,;@&?#'\"()\[\]{}<>|\\]+")
+_CHUNK_SPLIT = re.compile(r"[\s:,;@&?#'\"`()\[\]{}<>|\\*!$%^~]+")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]+=*")
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _SECRET_QUERY_KEYS: Final = frozenset(
     {"key", "apikey", "api_key", "api-key", "token", "access_token", "secret", "password", "pwd", "sig", "signature"}
 )
+_NAME_PARTS = re.compile(r"[-_.]")
+_WORD = re.compile(r"[a-z]{2,}|[A-Z]{2,}|([A-Z]+[a-z]{2,}){1,3}")
+_PLACEHOLDER = re.compile(r"<[^>]*>|\$\{[^}]*\}|\{\{?[^}]*\}\}?|%s|(.)\1*")
+_SEQUENCE_RUN = 6
+_PLACEHOLDER_WORDS: Final = frozenset({"password", "passwd", "secret", "pass", "changeme", "example", "redacted"})
+_HUMP = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+_MIN_WORD_HUMP = 3.0
+_MIN_VOWELS = 0.3
+"""English words are about 40% vowels; random letters about 23% (a, e, i, o, u, y of 26)."""
 _MIN_TOKEN = 20
+_MIN_ID = 8
 _HEX_ENTROPY = 3.0
 _TEXT_ENTROPY = 3.7
+_LETTERS_ONLY_ENTROPY = 4.2
 
 
 @dataclass(frozen=True)
@@ -50,18 +62,22 @@ class Finding:
 
 
 @cache
-def _format_plugins() -> tuple[object, ...]:
+def _format_plugins() -> tuple[Any, ...]:
     plugins: Any = get_mapping_from_secret_type_to_class().values()
     return tuple(cls() for cls in plugins if cls.__name__ not in _NOT_FORMAT_PLUGINS)
 
 
+def _matches(plugin: Any, text: str) -> bool:
+    """True if the plugin finds a credential in `text` that is not a template placeholder (`<password>`)."""
+    return any(
+        isinstance(m, str) and not _PLACEHOLDER.fullmatch(m) and m.lower() not in _PLACEHOLDER_WORDS
+        for m in plugin.analyze_string(text)
+    )
+
+
 def format_findings(text: str) -> list[str]:
     """Kinds of credential formats detect-secrets recognises in `text`."""
-    kinds = []
-    for plugin in _format_plugins():
-        if any(True for _ in plugin.analyze_string(text)):  # type: ignore[attr-defined]
-            kinds.append(str(plugin.secret_type))  # type: ignore[attr-defined]
-    return kinds
+    return [str(plugin.secret_type) for plugin in _format_plugins() if _matches(plugin, text)]
 
 
 def shannon_entropy(text: str) -> float:
@@ -76,16 +92,42 @@ def is_identifier_token(token: str) -> bool:
 
 def looks_random(token: str) -> bool:
     """A long token with mixed character classes and high entropy: the shape of a key, not of a word or an id."""
-    if len(token) < _MIN_TOKEN or is_identifier_token(token):
+    if len(token) < _MIN_TOKEN or is_identifier_token(token) or _has_alphabet_run(token) or _word_shaped(token):
         return False
     has_digit = any(c.isdigit() for c in token)
-    has_alpha = any(c.isalpha() for c in token)
-    if not (has_digit and has_alpha):
-        return False
+    has_lower = any(c.islower() for c in token)
+    has_upper = any(c.isupper() for c in token)
     if _HEX.fullmatch(token):
-        return shannon_entropy(token) >= _HEX_ENTROPY
-    classes = sum((any(c.islower() for c in token), any(c.isupper() for c in token), has_digit))
-    return classes >= 2 and shannon_entropy(token) >= _TEXT_ENTROPY
+        return has_digit and (has_lower or has_upper) and shannon_entropy(token) >= _HEX_ENTROPY
+    if not has_digit:
+        # Letters only: CamelCase words stay below this; 24+ random letters rarely do.
+        return has_lower and has_upper and shannon_entropy(token) >= _LETTERS_ONLY_ENTROPY
+    return (has_lower or has_upper) and shannon_entropy(token) >= _TEXT_ENTROPY
+
+
+def _word_shaped(token: str) -> bool:
+    """CamelCase words (`CreateOAuth2TokenWithIAM`): long humps; a random key splits into humps of one or two."""
+    humps = _HUMP.findall(token)
+    letters = [c for c in token.lower() if c.isalpha()]
+    vowels = sum(c in "aeiouy" for c in letters) / len(letters) if letters else 0.0
+    long_humps = bool(humps) and sum(map(len, humps)) / len(humps) >= _MIN_WORD_HUMP
+    return long_humps and vowels >= _MIN_VOWELS and not _HEX.fullmatch(token)
+
+
+def _has_alphabet_run(token: str) -> bool:
+    """`ABCDEFGH...`, `0123456789`: an alphabet written out (URL-safe character tables), not a key."""
+    run = 1
+    for previous, current in pairwise(token):
+        run = run + 1 if ord(current) == ord(previous) + 1 else 1
+        if run >= _SEQUENCE_RUN:
+            return True
+    return False
+
+
+def _is_name(token: str) -> bool:
+    """A hyphenated or dotted name (`weather-api-key-AbC123`): at least half its parts are lower-case words."""
+    parts = [p for p in _NAME_PARTS.split(token) if p]
+    return len(parts) > 1 and 2 * sum(bool(_WORD.fullmatch(p)) for p in parts) >= len(parts)
 
 
 def random_tokens(text: str) -> Iterator[str]:
@@ -97,11 +139,13 @@ def random_tokens(text: str) -> Iterator[str]:
     """
     for chunk in _CHUNK_SPLIT.split(text):
         segments = chunk.split("/")
-        if _BASE64.fullmatch(chunk) and not any(is_identifier_token(s) for s in segments):
+        if _BASE64.fullmatch(chunk) and not any(len(s) >= _MIN_ID and is_identifier_token(s) for s in segments):
             candidates = [chunk.rstrip("=")]
         else:
             candidates = [s.rstrip("=") for s in segments]
-        yield from (c for c in candidates if looks_random(c))
+        for candidate in candidates:
+            pieces = [p for p in _NAME_PARTS.split(candidate) if p] if _is_name(candidate) else [candidate]
+            yield from (piece for piece in pieces if looks_random(piece))
 
 
 def url_credentials(text: str) -> bool:
@@ -125,10 +169,16 @@ _BINARY_PROBE = 8192
 def text_findings(text: str) -> list[Finding]:
     """Credentials in a source file: format detectors over the whole text, the entropy test on quoted literals."""
     findings = []
+    lines: list[str] | None = None
     for plugin in _format_plugins():
-        for match in plugin.analyze_string(text):  # type: ignore[attr-defined]
-            offset = text.find(match) if isinstance(match, str) and match else -1
-            findings.append(Finding(str(plugin.secret_type), text.count("\n", 0, offset) + 1 if offset >= 0 else 0))  # type: ignore[attr-defined]
+        if not _matches(plugin, text):
+            continue  # one pass over the whole file; lines only for the rare file with a hit
+        lines = lines if lines is not None else text.splitlines()
+        findings.extend(
+            Finding(str(plugin.secret_type), number)
+            for number, line in enumerate(lines, start=1)
+            if _matches(plugin, line)
+        )
     for literal in _QUOTED.finditer(text):
         if any(True for _ in random_tokens(literal.group("body"))):
             findings.append(Finding("High-entropy string literal", text.count("\n", 0, literal.start()) + 1))

@@ -14,9 +14,9 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterator
-from itertools import pairwise
 from dataclasses import dataclass
 from functools import cache
+from itertools import pairwise
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit
 
@@ -168,7 +168,7 @@ _BINARY_PROBE = 8192
 
 def text_findings(text: str) -> list[Finding]:
     """Credentials in a source file: format detectors over the whole text, the entropy test on quoted literals."""
-    findings = []
+    findings: list[Finding] = []
     lines: list[str] | None = None
     for plugin in _format_plugins():
         if not _matches(plugin, text):
@@ -179,9 +179,11 @@ def text_findings(text: str) -> list[Finding]:
             for number, line in enumerate(lines, start=1)
             if _matches(plugin, line)
         )
+    flagged = {finding.line for finding in findings}
     for literal in _QUOTED.finditer(text):
-        if any(True for _ in random_tokens(literal.group("body"))):
-            findings.append(Finding("High-entropy string literal", text.count("\n", 0, literal.start()) + 1))
+        line = text.count("\n", 0, literal.start()) + 1
+        if line not in flagged and any(True for _ in random_tokens(literal.group("body"))):
+            findings.append(Finding("High-entropy string literal", line))
     return sorted(set(findings), key=lambda f: (f.line, f.kind))
 
 

@@ -1,0 +1,244 @@
+"""A CloudTrail trail for the stack, for accounts without an organisation trail whose events reach CloudWatch Logs.
+
+Multi-region with log file validation; log files go to a private, KMS-encrypted, versioned bucket whose policy lets
+only CloudTrail write (for this trail) and refuses plain HTTP; events are also delivered to a CloudWatch Logs group
+through a role that can write to that group only, which is where the secret-read metric filters run.
+Bucket and key policies follow https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-s3-bucket-policy-for-cloudtrail.html
+and https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-kms-key-policy-for-cloudtrail.html.
+"""
+
+from __future__ import annotations
+
+from typing import NotRequired, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws_context import AwsContext
+from components.iam import PolicyDocument, Principal, Statement
+from components.log_retention import require_valid_retention
+from components.managed_key import ManagedKey, create_managed_key
+
+CLOUDTRAIL = "cloudtrail.amazonaws.com"
+
+
+class AuditTrailArgs(TypedDict):
+    context: AwsContext
+    """Partition, region and account the ARNs are built from."""
+    trail_name: str
+    """Physical trail name; explicit so that the policies can name the trail's ARN at preview."""
+    bucket_name: str
+    """Globally unique bucket name for the log files, e.g. <prefix>-trail-<account id>."""
+    log_group_name: str
+    """CloudWatch Logs group that receives the events."""
+    key_alias: str
+    """Alias of the key that encrypts the log files."""
+    role_name: str
+    """Physical name of the role CloudTrail assumes to write to the log group (IAM names are account-wide)."""
+    log_retention_days: NotRequired[int]
+    """Retention of the log group (the bucket keeps the durable copy). Default 90."""
+    log_kms_key_arn: NotRequired[pulumi.Input[str] | None]
+    """Key that encrypts the log group; its policy must admit CloudWatch Logs for this group. Default: none."""
+
+
+class AuditTrail(pulumi.ComponentResource):
+    trail_arn: str
+    """ARN of the trail, known at preview."""
+    bucket_arn: str
+    """ARN of the log-file bucket, known at preview."""
+    log_group_name: str
+    """The CloudWatch Logs group that receives the events."""
+    log_group: pulumi.Resource
+    """The log group, for `depends_on` of metric filters."""
+    bucket_policy: PolicyDocument
+    key_policy: PolicyDocument
+    delivery_role_policy: PolicyDocument
+    """Policies as sent to AWS."""
+
+    def __init__(self, name: str, args: AuditTrailArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("keyless-ingest:index:AuditTrail", name, None, opts)
+        self._context = context = args["context"]
+        self._name = name
+        self._child = pulumi.ResourceOptions(parent=self)
+        self.trail_arn = context.arn("cloudtrail", f"trail/{args['trail_name']}")
+        self.bucket_arn = f"arn:{context.partition}:s3:::{args['bucket_name']}"
+        self.log_group_name = args["log_group_name"]
+        log_group_arn = context.log_group_arn(self.log_group_name)
+
+        key = create_managed_key(
+            f"{name}-key",
+            context=context,
+            description=f"Encrypts the log files of the trail {args['trail_name']}.",
+            alias=args["key_alias"],
+            service_statements=self._cloudtrail_key_statements(),
+            parent=self,
+        )
+        self.key_policy = key.policy
+        bucket_policy = self._bucket(args["bucket_name"], key)
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=self.log_group_name,
+            retention_in_days=require_valid_retention(args.get("log_retention_days", 90), setting="log_retention_days"),
+            kms_key_id=args.get("log_kms_key_arn"),
+            opts=self._child,
+        )
+        role_policy = self._delivery_role(args["role_name"], log_group_arn)
+        aws.cloudtrail.Trail(
+            f"{name}-trail",
+            name=args["trail_name"],
+            # Known names, not outputs, keep the trail's inputs known at preview; depends_on keeps the order.
+            s3_bucket_name=args["bucket_name"],
+            kms_key_id=key.alias_arn,
+            is_multi_region_trail=True,
+            include_global_service_events=True,
+            enable_log_file_validation=True,
+            # GetSecretValue is a read-only management event: "All" keeps reads, which the alarms depend on.
+            event_selectors=[{"read_write_type": "All", "include_management_events": True}],
+            cloud_watch_logs_group_arn=f"{log_group_arn}:*",
+            cloud_watch_logs_role_arn=context.role_arn(args["role_name"]),
+            # CloudTrail checks the bucket policy, the key policy and the role when the trail is created.
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[bucket_policy, role_policy, key.alias, self.log_group]
+            ),
+        )
+        self.register_outputs(
+            {"trailArn": self.trail_arn, "bucketArn": self.bucket_arn, "logGroupName": self.log_group_name}
+        )
+
+    def _cloudtrail_key_statements(self) -> tuple[Statement, ...]:
+        this_trail = {"StringEquals": {"aws:SourceArn": self.trail_arn}}
+        return (
+            Statement(
+                sid="CloudTrailEncryptsThisTrailsLogs",
+                principal=Principal.service(CLOUDTRAIL),
+                actions=("kms:GenerateDataKey*",),
+                resources=("*",),
+                conditions={
+                    **this_trail,
+                    "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": self.trail_arn},
+                },
+            ),
+            Statement(
+                sid="CloudTrailDescribesKey",
+                principal=Principal.service(CLOUDTRAIL),
+                actions=("kms:DescribeKey",),
+                resources=("*",),
+                conditions=this_trail,
+            ),
+        )
+
+    def _bucket(self, bucket_name: str, key: ManagedKey) -> aws.s3.BucketPolicy:
+        name, child = self._name, self._child
+        bucket = aws.s3.Bucket(f"{name}-bucket", bucket=bucket_name, force_destroy=False, opts=child)
+        aws.s3.BucketPublicAccessBlock(
+            f"{name}-bucket-public-access",
+            bucket=bucket.bucket,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{name}-bucket-ownership",
+            bucket=bucket.bucket,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+            opts=child,
+        )
+        aws.s3.BucketVersioning(
+            f"{name}-bucket-versioning",
+            bucket=bucket.bucket,
+            versioning_configuration={"status": "Enabled"},
+            opts=child,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-bucket-encryption",
+            bucket=bucket.bucket,
+            rules=[
+                {
+                    # S3 takes the alias ARN, which is known at preview (the key's ARN is not).
+                    "apply_server_side_encryption_by_default": {
+                        "sse_algorithm": "aws:kms",
+                        "kms_master_key_id": key.alias_arn,
+                    },
+                    "bucket_key_enabled": True,
+                }
+            ],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[key.alias]),
+        )
+        self.bucket_policy = self._bucket_policy()
+        return aws.s3.BucketPolicy(
+            f"{name}-bucket-policy", bucket=bucket.bucket, policy=self.bucket_policy.to_json(), opts=child
+        )
+
+    def _bucket_policy(self) -> PolicyDocument:
+        this_trail = {"StringEquals": {"aws:SourceArn": self.trail_arn, "aws:SourceAccount": self._context.account_id}}
+        return PolicyDocument(
+            (
+                Statement(
+                    sid="CloudTrailChecksAcl",
+                    principal=Principal.service(CLOUDTRAIL),
+                    actions=("s3:GetBucketAcl",),
+                    resources=(self.bucket_arn,),
+                    conditions=this_trail,
+                ),
+                Statement(
+                    sid="CloudTrailWritesThisAccountsLogs",
+                    principal=Principal.service(CLOUDTRAIL),
+                    actions=("s3:PutObject",),
+                    resources=(f"{self.bucket_arn}/AWSLogs/{self._context.account_id}/*",),
+                    conditions={
+                        "StringEquals": {
+                            **this_trail["StringEquals"],
+                            "s3:x-amz-acl": "bucket-owner-full-control",
+                        }
+                    },
+                ),
+                # A Deny is not a grant: it refuses every request over plain HTTP, whoever makes it.
+                Statement(
+                    sid="DenyInsecureTransport",
+                    effect="Deny",
+                    principal=Principal.anyone(),
+                    actions=("s3:*",),
+                    resources=(self.bucket_arn, f"{self.bucket_arn}/*"),
+                    conditions={"Bool": {"aws:SecureTransport": "false"}},
+                ),
+            )
+        )
+
+    def _delivery_role(self, role_name: str, log_group_arn: str) -> aws.iam.RolePolicy:
+        name, context = self._name, self._context
+        trust = PolicyDocument(
+            (
+                Statement(
+                    sid="CloudTrailInThisAccountOnly",
+                    principal=Principal.service(CLOUDTRAIL),
+                    actions=("sts:AssumeRole",),
+                    conditions={"StringEquals": {"aws:SourceAccount": context.account_id}},
+                ),
+            )
+        )
+        role = aws.iam.Role(
+            f"{name}-delivery-role",
+            name=role_name,
+            description="CloudTrail delivers events to one CloudWatch Logs group",
+            assume_role_policy=trust.to_json(),
+            opts=self._child,
+        )
+        # CloudTrail names its streams <account id>_CloudTrail_<region>; a multi-region trail writes one per region.
+        self.delivery_role_policy = PolicyDocument(
+            (
+                Statement(
+                    sid="WriteTrailStreams",
+                    actions=("logs:CreateLogStream", "logs:PutLogEvents"),
+                    resources=(f"{log_group_arn}:log-stream:{context.account_id}_CloudTrail_*",),
+                ),
+            )
+        )
+        return aws.iam.RolePolicy(
+            f"{name}-delivery-policy",
+            name="deliver-to-one-log-group",
+            role=role.name,
+            policy=self.delivery_role_policy.to_json(),
+            opts=self._child,
+        )

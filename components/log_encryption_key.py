@@ -1,0 +1,79 @@
+"""A customer-managed key that CloudWatch Logs may use for the named log groups of this stack, and for nothing else.
+
+CloudWatch Logs calls KMS as the service principal `logs.<region>.amazonaws.com` and puts the log group's ARN in the
+encryption context, so the `kms:EncryptionContext:aws:logs:arn` condition ties the grant to these groups:
+https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html
+The key must exist (with this policy) before a log group names it, so it is built before the function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypedDict
+
+import pulumi
+
+from components.aws_context import AwsContext
+from components.iam import PolicyDocument, Principal, Statement
+from components.managed_key import create_managed_key
+
+LOGS_KEY_ACTIONS: tuple[str, ...] = (
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:DescribeKey",
+)
+"""AWS documents `kms:Encrypt*`, `kms:Decrypt*`, `kms:ReEncrypt*`, `kms:GenerateDataKey*` and `kms:Describe*`; these
+are the actions those patterns cover for a symmetric key, minus the data-key-pair operations logs never calls."""
+
+
+class LogEncryptionKeyArgs(TypedDict):
+    context: AwsContext
+    """Partition, region and account the ARNs are built from."""
+    log_group_names: Sequence[str]
+    """The only log groups CloudWatch Logs may encrypt and decrypt with this key."""
+    key_alias: str
+    """Alias of the key, e.g. alias/keyless-ingest-prod-logs."""
+
+
+class LogEncryptionKey(pulumi.ComponentResource):
+    arn: pulumi.Output[str]
+    """ARN of the key: what a log group's kmsKeyId takes (CloudWatch Logs does not accept an alias)."""
+    alias_arn: str
+    """ARN of the key's alias, known at preview."""
+    policy: PolicyDocument
+    """The key policy, as sent to AWS."""
+
+    def __init__(self, name: str, args: LogEncryptionKeyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("keyless-ingest:index:LogEncryptionKey", name, None, opts)
+        context = args["context"]
+        groups = tuple(args["log_group_names"])
+        if not groups:
+            raise ValueError(f"LogEncryptionKey {name}: log_group_names must name at least one log group")
+        key = create_managed_key(
+            f"{name}-key",
+            context=context,
+            description=f"Encrypts the CloudWatch log groups {', '.join(groups)}.",
+            alias=args["key_alias"],
+            service_statements=(self._logs_statement(context, groups),),
+            parent=self,
+        )
+        self.arn = key.key.arn
+        self.alias_arn = key.alias_arn
+        self.policy = key.policy
+        self.register_outputs({"arn": self.arn, "aliasArn": self.alias_arn})
+
+    @staticmethod
+    def _logs_statement(context: AwsContext, groups: tuple[str, ...]) -> Statement:
+        return Statement(
+            sid="CloudWatchLogsForTheseGroupsOnly",
+            principal=Principal.service(f"logs.{context.region}.{context.dns_suffix}"),
+            actions=LOGS_KEY_ACTIONS,
+            resources=("*",),
+            conditions={
+                "ArnEquals": {"kms:EncryptionContext:aws:logs:arn": tuple(context.log_group_arn(g) for g in groups)}
+            },
+        )

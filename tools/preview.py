@@ -1,13 +1,18 @@
 """Offline `pulumi preview`: run a Pulumi program under mocks and show the resources it would create.
 
     venv/bin/python -m tools.preview [--stack prod] [--program DIR] [--json]
+        [--policy-pack DIR] [--policy-config FILE] [--no-policy] [--first-preview]
 
 The program runs for real (the same `__main__.py` the Pulumi CLI runs) with the stack's config read from
 `DIR/Pulumi.<stack>.yaml` over the defaults declared in `DIR/Pulumi.yaml`. Resources go to mocks that answer
 with plausible values (ARNs in account 111122223333, the configured region, deterministic ids); invokes
 (`aws.get_caller_identity`, `get_region`, ...) answer as AWS would. Nothing reaches AWS or the Pulumi service.
 
-Exit codes: 0 the program ran, 2 the program (or its config) failed; its own error message is shown.
+The keyless-guard policy pack then analyses every resource through the Pulumi Analyzer protocol (tools.policy_client)
+and its diagnostics are shown under their resources (tools.policy_preview).
+
+Exit codes: 0 the program ran and no mandatory policy failed, 1 a mandatory policy violation, 2 the program (or its
+config, or the policy pack) failed; its own error message is shown.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from pulumi.runtime.settings import ROOT, SETTINGS
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from tools import policy_preview
+from tools.policy_client import PolicyPackError
 from tools.recorded import UNKNOWN, RecordedResource
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -494,21 +501,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="directory of the Pulumi program (default: the repo root)",
     )
     parser.add_argument("--json", action="store_true", help="print the resources as JSON instead of a tree")
+    policy_preview.add_arguments(parser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     options = build_parser().parse_args(argv)
     try:
-        run = run_program(options.program, options.stack)
-    except PreviewError as exc:
+        run = run_program(options.program, options.stack, first_preview=options.first_preview)
+        report = policy_preview.run_policies(
+            options, run.resources, project=run.project, stack=run.stack, stack_config=run.config
+        )
+    except (PreviewError, PolicyPackError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_PROGRAM_ERROR
     if options.json:
-        print(json.dumps({"resources": resources_json(run)}, indent=2))
+        print(json.dumps({"resources": resources_json(run), **policy_preview.json_fields(report)}, indent=2))
     else:
-        print(render_tree(run))
-    return EXIT_OK
+        print(render_tree(run, policy_preview.annotator(report)))
+        print(policy_preview.summary(report))
+    return policy_preview.exit_code(report, EXIT_OK)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,143 @@
+"""The policy-pack half of `tools.preview`: options, running the pack, and showing its diagnostics.
+
+`tools.preview` calls these few functions so that its own code stays about programs and mocks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from tools.policy_client import PolicyPackError, PolicyReport, Violation, analyze
+from tools.recorded import RecordedResource
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_KEY = "policyConfig"
+"""Project config key (`<project>:policyConfig`) naming the stack's --policy-pack-config file."""
+EXIT_MANDATORY = 1
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("policy pack")
+    group.add_argument(
+        "--policy-pack",
+        type=Path,
+        default=REPO_ROOT / "policies",
+        metavar="DIR",
+        help="CrossGuard pack to run through the Analyzer protocol (default: policies/)",
+    )
+    group.add_argument(
+        "--policy-config",
+        type=Path,
+        metavar="FILE",
+        help=f"policy config in --policy-pack-config format (default: the stack's <project>:{CONFIG_KEY})",
+    )
+    group.add_argument("--no-policy", action="store_true", help="do not run the policy pack")
+    group.add_argument(
+        "--first-preview",
+        action="store_true",
+        help="as in the first preview of a new stack: computed outputs (ids, ARNs) are unknown",
+    )
+
+
+def policy_config(
+    option: Path | None, project: str, stack_config: Mapping[str, str], program_dir: Path
+) -> dict[str, Any] | None:
+    """The --policy-config file, else the file the stack's config names, else None (the pack's defaults)."""
+    path = option
+    if path is None and f"{project}:{CONFIG_KEY}" in stack_config:
+        path = program_dir / stack_config[f"{project}:{CONFIG_KEY}"]
+    if path is None:
+        return None
+    try:
+        config = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise PolicyPackError(f"{path}: cannot read the policy config ({exc})") from exc
+    if not isinstance(config, dict):
+        raise PolicyPackError(f"{path}: the policy config must be a JSON object")
+    return config
+
+
+def run_policies(
+    options: argparse.Namespace,
+    resources: Sequence[RecordedResource],
+    *,
+    project: str,
+    stack: str,
+    stack_config: Mapping[str, str],
+) -> PolicyReport | None:
+    """Run the pack over one program run, or None with --no-policy. Raises PolicyPackError."""
+    if options.no_policy:
+        return None
+    program_dir = Path(options.program).resolve()
+    return analyze(
+        resources,
+        pack_dir=options.policy_pack,
+        policy_config=policy_config(options.policy_config, project, stack_config, program_dir),
+        project=project,
+        stack=stack,
+        stack_config=stack_config,
+        base_dir=program_dir,
+    )
+
+
+def _line(violation: Violation) -> str:
+    message = " ".join(violation.message.split())
+    return f"{violation.enforcement}: [{violation.policy}] {message}"
+
+
+def annotator(report: PolicyReport | None) -> Callable[[RecordedResource], Sequence[str]] | None:
+    """Diagnostic lines for each resource, as `pulumi preview` prints them under the resource."""
+    if report is None:
+        return None
+    by_urn: dict[str, list[str]] = {}
+    for violation in report.violations:
+        by_urn.setdefault(violation.urn, []).append(_line(violation))
+    return lambda resource: by_urn.get(resource.urn, [])
+
+
+def summary(report: PolicyReport | None) -> str:
+    if report is None:
+        return "\nPolicies: not run (--no-policy)"
+    counts = Counter(v.enforcement for v in report.violations if not v.cant_run)
+    levels = ", ".join(f"{counts[level]} {level}" for level in ("mandatory", "advisory"))
+    verdict = "FAILED" if counts["mandatory"] else "passed"
+    return "\n".join(
+        [
+            "",
+            "Policies:",
+            f"    {report.pack_name}@v{report.pack_version}: {verdict}",
+            f"    violations: {levels}",
+            f"    policies that could not run on unknown values: {report.not_run_for_unknowns}",
+        ]
+    )
+
+
+def json_fields(report: PolicyReport | None) -> dict[str, Any]:
+    if report is None:
+        return {}
+    return {
+        "violations": [
+            {
+                "policy": v.policy,
+                "enforcement": v.enforcement,
+                "severity": v.severity,
+                "urn": v.urn,
+                "message": v.message,
+            }
+            for v in report.violations
+        ],
+        "policy_pack": {
+            "name": report.pack_name,
+            "version": report.pack_version,
+            "not_run_for_unknowns": report.not_run_for_unknowns,
+        },
+    }
+
+
+def exit_code(report: PolicyReport | None, ok: int) -> int:
+    return EXIT_MANDATORY if report is not None and report.mandatory else ok

@@ -26,8 +26,8 @@ from keyless_guard.values import known
 
 _MAX_FILE_BYTES: Final = 4 * 1024 * 1024
 _MAX_REPORTED: Final = 20
-_SKIPPED_SUFFIXES: Final = (".pyc", ".pyo", ".so", ".pem", ".crt", ".png", ".jpg", ".gif", ".ico", ".whl")
-"""Compiled code, images, and CA bundles (certifi's cacert.pem holds public certificates, not keys)."""
+_SKIPPED_SUFFIXES: Final = (".pyc", ".pyo", ".so", ".png", ".jpg", ".gif", ".ico", ".whl")
+"""Compiled code and images (binary files are skipped anyway; these are skipped without reading)."""
 
 
 class UnreadableArchive(Exception):

@@ -4,14 +4,15 @@ The relation is read from known inputs only. A CloudWatch Logs metric filter ove
 secret's unexpected reads when its pattern matches GetSecretValue, names the secret (`$.requestParameters.secretId =
 "<secret name>"`) and excludes principals (a `!=` on a `$.userIdentity...` field). An alarm watches that count when
 its namespace and metric name are the filter's metricTransformation, it fires on any occurrence, and it notifies
-someone (alarmActions). The filter pattern is parsed, not searched for substrings, so a comment-like mention of the
-name or a `=` on the wrong field does not count.
+someone (alarmActions). The pattern is read term by term (`$.field = "value"`), not searched for a substring, so
+the name appearing in another field, or a `=` where a `!=` is needed, does not count.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Final, TypeVar
 
 from pulumi_policy import EnforcementLevel, Severity
@@ -33,7 +34,10 @@ T = TypeVar("T")
 
 def unexpected_read_metric(metric_filter: Resource, secret_name: str) -> Metric | None:
     """The metric a filter counts unexpected reads of `secret_name` into, or None if it does not."""
-    terms = set(_TERM.findall(known(metric_filter.props.get("pattern"), "pattern") or ""))
+    pattern = known(metric_filter.props.get("pattern"), "pattern")
+    if not isinstance(pattern, str):
+        return None
+    terms = set(_TERM.findall(pattern))
     reads = ("$.eventName", "=", "GetSecretValue") in terms
     names_secret = ("$.requestParameters.secretId", "=", secret_name) in terms
     excludes_principals = any(op == "!=" and field.startswith("$.userIdentity.") for field, op, _ in terms)
@@ -61,6 +65,9 @@ def fires_on_any_occurrence(alarm: Resource) -> bool:
 
 
 def _alarm_metric(alarm: Resource) -> Metric | None:
+    """The metric an alarm watches, if it fires on any occurrence and notifies someone."""
+    if not fires_on_any_occurrence(alarm):
+        return None
     namespace = known(alarm.props.get("namespace"), "namespace")
     name = known(alarm.props.get("metricName"), "metricName")
     return (namespace, name) if isinstance(namespace, str) and isinstance(name, str) else None
@@ -94,9 +101,7 @@ def secret_unexpected_access_alarm(stack: Stack, report: StackReport) -> None:
     secrets = list(stack.of_type(SECRET))
     if not secrets:
         return
-    alarms, alarms_unknown = _each(
-        stack.of_type(ALARM), lambda alarm: _alarm_metric(alarm) if fires_on_any_occurrence(alarm) else None
-    )
+    alarms, alarms_unknown = _each(stack.of_type(ALARM), _alarm_metric)
     alarmed = {metric for metric in alarms if metric is not None}
     for secret in secrets:
         name = secret.props.get("name")
@@ -109,7 +114,7 @@ def secret_unexpected_access_alarm(stack: Stack, report: StackReport) -> None:
             )
             continue
         metrics, filters_unknown = _each(
-            stack.of_type(METRIC_FILTER), lambda f, secret_name=name: unexpected_read_metric(f, secret_name)
+            stack.of_type(METRIC_FILTER), partial(unexpected_read_metric, secret_name=name)
         )
         if alarmed & {metric for metric in metrics if metric is not None}:
             continue

@@ -19,6 +19,7 @@ EXPECTED = {
         ("secret-policy-not-public", "open-policy"),
         ("secret-customer-managed-kms", "open"),
         ("secret-requires-resource-policy", "open"),
+        ("secret-unexpected-access-alarm", "open"),
     },
     "code_credential": {("lambda-code-no-credentials", "baked")},
     "access_key": {("iam-no-access-keys", "ci-key")},

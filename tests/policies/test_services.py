@@ -53,7 +53,8 @@ def test_strict_secret_policy_passes(pack):
     # GIVEN the real stack's policy: allow the reader, deny everyone else (the Deny with Principal "*" is the trap)
     target = secret("s")
     policy = secret_policy("s-policy", target, read({"AWS": [READER]}), DENY_OTHERS)
-    assert found(pack, target, policy) == set()
+    # (the fixture has no unexpected-access alarm; tests/policies/test_monitoring_rule.py covers that rule)
+    assert found(pack, target, policy) == {("secret-unexpected-access-alarm", "s")}
 
 
 @pytest.mark.parametrize(
@@ -362,6 +363,10 @@ def test_policy_config_levels(pack):
     dev = json.loads((REPO / "policies" / "config" / "dev.json").read_text())
     result = report(pack, secret("s", None), config=dev)
     levels = {v.policy: v.enforcement for v in result.violations}
-    assert levels == {"secret-customer-managed-kms": "advisory", "secret-requires-resource-policy": "mandatory"}
+    assert levels == {
+        "secret-customer-managed-kms": "advisory",
+        "secret-requires-resource-policy": "mandatory",
+        "secret-unexpected-access-alarm": "advisory",
+    }
     disabled = report(pack, secret("s", None), config={"all": "disabled"})
     assert disabled.violations == []

@@ -43,6 +43,11 @@ def _log_group_names(function: Resource) -> set[str]:
     return names
 
 
+def _name(log_group: Resource) -> str:
+    name = log_group.props.get("name")
+    return name if isinstance(name, str) else ""
+
+
 @stack_rule(
     name="lambda-log-group",
     description="Every function must log to a log group of this stack that has a retention period.",
@@ -56,7 +61,7 @@ def lambda_log_group(stack: Stack, report: StackReport) -> None:
     for function in stack.of_type(FUNCTION):
         names = _log_group_names(function)
         wired = set(function.property_dependencies.get("loggingConfig", ()))
-        matches = [g for g in groups if g.urn in wired or g.props.get("name") in names]
+        matches = [g for g in groups if g.urn in wired or _name(g) in names]
         if not matches:
             known(function.props.get("name"), "name")  # an unknown name cannot be matched: advisory, not a pass
             report(

@@ -131,7 +131,7 @@ def ingress_problem(rule: dict[str, Any]) -> str | None:
     ]
     if protocol not in ("tcp", "6") or any(p != 443 for p in ports):
         return "admits more than TCP 443"
-    if _OPEN_CIDRS & {known(c, "cidrBlocks") for c in cidrs}:
+    if any(isinstance(known(c, "cidrBlocks"), str) and c in _OPEN_CIDRS for c in cidrs):
         return "admits the whole internet (0.0.0.0/0 or ::/0)"
     return None
 

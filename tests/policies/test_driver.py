@@ -57,7 +57,7 @@ def test_analyzer_info_lists_every_rule_with_its_default_level(pack):
     assert all(p.description and p.remediation_steps for p in info.policies)
 
 
-def _levels(pack, config):
+def _levels(pack: PackProcess, config: dict[str, object] | None) -> dict[str, int]:
     return {name: c.enforcementLevel for name, c in policy_configs(pack.info, config).items()}
 
 

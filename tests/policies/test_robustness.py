@@ -94,7 +94,9 @@ def test_rule_objects_are_unique_and_documented():
 def test_malformed_ingress_and_endpoint_fields_are_judged_not_crashed(pack):
     from tests.policies.test_services import network
 
-    weird = [{"protocol": None, "fromPort": "443", "toPort": [], "cidrBlocks": [{"a": 1}, 7], "ipv6CidrBlocks": "::/0"}]
+    weird: list[dict[str, object]] = [
+        {"protocol": None, "fromPort": "443", "toPort": [], "cidrBlocks": [{"a": 1}, 7], "ipv6CidrBlocks": "::/0"}
+    ]
     report = run_pack(pack, stack(*network(ingress=weird)), {"all": "mandatory"})
     _check(report.violations)
     assert {v.policy for v in report.violations} == {"vpc-endpoint-sg-https-only", "lambda-log-group"}

@@ -1,0 +1,166 @@
+"""Throughput of the keyless-guard pack through the Analyzer protocol, and the wall time of `make preview`.
+
+    venv/bin/python -m benchmarks.policy_pack_bench [--apps 200] [--repeat 3] [--no-make]
+
+A generated stack of `apps` x 10 resources (2,000 by default) shaped like the real one: per app an execution role
+and its inline policy, a function in a VPC with five environment variables and a small code archive, its log group,
+a secret with its resource policy, a KMS key, an endpoint security group and a Secrets Manager endpoint, all tied
+by property dependencies. One pack process is started; every resource goes through Analyze (inputs) and the stack
+through one AnalyzeStack, as `pulumi preview --policy-pack` does. Resources per second counts both phases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pulumi
+
+from tests.policies.builders import ACCOUNT, UNKNOWN, arn, doc, res, stack
+from tools.policy_client import PackProcess
+from tools.recorded import RecordedResource
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def app(i: int, vpc: RecordedResource) -> list[RecordedResource]:
+    name = f"app{i}"
+    role_arn = f"arn:aws:iam::{ACCOUNT}:role/{name}"
+    statements = [
+        {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+         "Resource": arn("logs", f"log-group:/aws/lambda/{name}:*")},
+        {"Effect": "Allow", "Action": "dynamodb:BatchWriteItem", "Resource": arn("dynamodb", f"table/{name}")},
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+         "Resource": arn("secretsmanager", f"secret:{name}-??????")},
+        {"Effect": "Allow", "Action": "ec2:CreateNetworkInterface", "Resource": arn("ec2", "network-interface/*")},
+        {"Effect": "Allow", "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface"], "Resource": "*"},
+    ]  # fmt: skip
+    role = res(
+        "aws:iam/role:Role",
+        f"{name}-role",
+        {"name": name, "inlinePolicies": [{"name": "run", "policy": doc(*statements)}]},
+    )
+    key = res(
+        "aws:kms/key:Key",
+        f"{name}-key",
+        {
+            "enableKeyRotation": True,
+            "policy": doc(
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                }
+            ),
+        },
+    )
+    secret = res(
+        "aws:secretsmanager/secret:Secret", f"{name}-secret", {"name": name, "kmsKeyId": arn("kms", f"alias/{name}")}
+    )
+    secret_policy = res(
+        "aws:secretsmanager/secretPolicy:SecretPolicy",
+        f"{name}-secret-policy",
+        {
+            "secretArn": UNKNOWN,
+            "policy": doc(
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": role_arn},
+                    "Action": "secretsmanager:GetSecretValue",
+                    "Resource": "*",
+                }
+            ),
+        },
+        prop_deps={"secretArn": [secret]},
+    )
+    subnet = res("aws:ec2/subnet:Subnet", f"{name}-subnet", {"vpcId": UNKNOWN}, prop_deps={"vpcId": [vpc]})
+    sg = res(
+        "aws:ec2/securityGroup:SecurityGroup",
+        f"{name}-endpoint-sg",
+        {"vpcId": UNKNOWN, "ingress": [{"protocol": "tcp", "fromPort": 443, "toPort": 443, "securityGroups": UNKNOWN}]},
+        prop_deps={"vpcId": [vpc]},
+    )
+    endpoint = res(
+        "aws:ec2/vpcEndpoint:VpcEndpoint",
+        f"{name}-sm",
+        {
+            "vpcId": UNKNOWN,
+            "serviceName": "com.amazonaws.eu-west-1.secretsmanager",
+            "vpcEndpointType": "Interface",
+            "privateDnsEnabled": True,
+            "securityGroupIds": UNKNOWN,
+        },
+        prop_deps={"vpcId": [vpc], "securityGroupIds": [sg]},
+    )
+    logs = res(
+        "aws:cloudwatch/logGroup:LogGroup", f"{name}-logs", {"name": f"/aws/lambda/{name}", "retentionInDays": 14}
+    )
+    function = res("aws:lambda/function:Function", name, {
+        "name": name, "role": role_arn,
+        "environment": {"variables": {
+            "SECRET_ID": f"thirdparty/{name}", "TABLE_NAME": name, "LOG_LEVEL": "INFO",
+            "API_BASE_URL": "https://api.weather.example/v1", "SECRET_CACHE_TTL_SECONDS": "300"}},
+        "code": pulumi.AssetArchive({"app.py": pulumi.StringAsset("import os\nSECRET_ID = os.environ['SECRET_ID']\n")}),
+        "vpcConfig": {"subnetIds": UNKNOWN, "securityGroupIds": UNKNOWN},
+        "loggingConfig": {"logGroup": f"/aws/lambda/{name}"}},
+        prop_deps={"vpcConfig": [subnet], "loggingConfig": [logs]})  # fmt: skip
+    return [role, key, secret, secret_policy, subnet, sg, endpoint, logs, function, _gateway(name, vpc)]
+
+
+def _gateway(name: str, vpc: RecordedResource) -> RecordedResource:
+    return res("aws:ec2/vpcEndpoint:VpcEndpoint", f"{name}-ddb", {
+        "vpcId": UNKNOWN, "serviceName": "com.amazonaws.eu-west-1.dynamodb", "vpcEndpointType": "Gateway"},
+        prop_deps={"vpcId": [vpc]})  # fmt: skip
+
+
+def generated_stack(apps: int) -> list[RecordedResource]:
+    vpc = res("aws:ec2/vpc:Vpc", "vpc", {"cidrBlock": "10.0.0.0/16"})
+    resources = [r for i in range(apps) for r in app(i, vpc)]
+    return stack(vpc, *resources[: apps * 10 - 1])
+
+
+def measure(pack: PackProcess, resources: Sequence[RecordedResource]) -> tuple[float, float, int]:
+    pack.configure({"all": "mandatory"})
+    start = time.perf_counter()
+    violations = [v for r in resources for v in pack.analyze(r)]
+    analyzed = time.perf_counter()
+    violations += pack.analyze_stack(resources)
+    return analyzed - start, time.perf_counter() - analyzed, len(violations)
+
+
+def make_preview() -> tuple[float, int]:
+    start = time.perf_counter()
+    result = subprocess.run(["make", "preview"], cwd=REPO, capture_output=True, check=False)  # noqa: S607
+    return time.perf_counter() - start, result.returncode
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--apps", type=int, default=200, help="10 resources each (default: 200 -> 2,000)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-make", action="store_true", help="skip timing `make preview`")
+    options = parser.parse_args(argv)
+    resources = generated_stack(options.apps)
+    started = time.perf_counter()
+    with PackProcess(REPO / "policies", project="bench", stack="bench", base_dir=REPO) as pack:
+        startup = time.perf_counter() - started
+        runs = [measure(pack, resources) for _ in range(options.repeat)]
+    per_second = [len(resources) / (analyze + stack_time) for analyze, stack_time, _ in runs]
+    print(f"resources: {len(resources)}; pack start-up: {startup:.2f} s; violations per run: {runs[0][2]}")
+    for analyze, stack_time, _ in runs:
+        print(f"  Analyze x{len(resources)}: {analyze:.2f} s, AnalyzeStack: {stack_time:.2f} s")
+    print(f"median throughput: {statistics.median(per_second):.0f} resources/s (Analyze + AnalyzeStack)")
+    if not options.no_make:
+        seconds, code = make_preview()
+        print(f"make preview: {seconds:.1f} s wall, exit {code}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 def app(i: int, vpc: RecordedResource) -> list[RecordedResource]:
     name = f"app{i}"
     role_arn = f"arn:aws:iam::{ACCOUNT}:role/{name}"
-    statements = [
+    statements: list[dict[str, object]] = [
         {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
          "Resource": arn("logs", f"log-group:/aws/lambda/{name}:*")},
         {"Effect": "Allow", "Action": "dynamodb:BatchWriteItem", "Resource": arn("dynamodb", f"table/{name}")},

@@ -19,12 +19,19 @@ from components.aws_context import AwsContext
 from components.grants import SecretReadGrant, TableWriteGrant
 from components.least_privilege_function import LeastPrivilegeFunction
 from components.locked_secret import LockedSecret
+from components.log_encryption_key import LogEncryptionKey
 from components.log_retention import require_valid_retention
 from components.private_network import NetworkMode, PrivateNetwork, PrivateNetworkArgs, require_private_cidr
 from components.results_table import ResultsTable
+from components.secret_access_monitoring import (
+    SecretAccessMonitoring,
+    audit_trail_log_group_name,
+    require_log_group_name,
+)
 from tools.bundle import build_bundle
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 MAX_CACHE_TTL_SECONDS = 3600
 
 
@@ -50,6 +57,11 @@ class StackSettings:
     deletion_protection: bool
     secret_recovery_window_days: int
     rotation_function_arn: str | None
+    alarm_email: str | None
+    audit_log_group_name: str | None
+    create_trail: bool
+    enable_access_analyzer: bool
+    encrypt_logs: bool
 
 
 def read_settings(config: pulumi.Config, project: str, stack: str) -> StackSettings:
@@ -121,6 +133,24 @@ def read_settings(config: pulumi.Config, project: str, stack: str) -> StackSetti
     rotation_function_arn = config.get("rotationFunctionArn") or None
     if rotation_function_arn and not rotation_function_arn.startswith("arn:"):
         raise fail("rotationFunctionArn", "must be a Lambda function ARN")
+    alarm_email = config.get("alarmEmail") or None
+    if alarm_email and not EMAIL.fullmatch(alarm_email):
+        raise fail("alarmEmail", "must be an email address such as security-oncall@example.com")
+    create_trail = config.require_bool("createTrail")
+    audit_log_group_name = config.get("auditLogGroupName") or None
+    if create_trail and audit_log_group_name:
+        raise fail("auditLogGroupName", "must stay empty when createTrail is true: the stack creates the trail's group")
+    if not create_trail and not audit_log_group_name:
+        raise fail(
+            "auditLogGroupName",
+            "is required when createTrail is false: name the CloudWatch Logs group (in this account and region) that "
+            "receives the account's CloudTrail management events, read events included, or set createTrail to true",
+        )
+    if audit_log_group_name:
+        try:
+            require_log_group_name(audit_log_group_name, setting=key("auditLogGroupName"))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
 
     return StackSettings(
         secret_name=secret_name,
@@ -139,6 +169,11 @@ def read_settings(config: pulumi.Config, project: str, stack: str) -> StackSetti
         deletion_protection=config.require_bool("deletionProtection"),
         secret_recovery_window_days=recovery_window,
         rotation_function_arn=rotation_function_arn,
+        alarm_email=alarm_email,
+        audit_log_group_name=audit_log_group_name,
+        create_trail=create_trail,
+        enable_access_analyzer=config.require_bool("enableAccessAnalyzer"),
+        encrypt_logs=config.require_bool("encryptLogs"),
     )
 
 
@@ -186,6 +221,18 @@ def main() -> None:
         network_args["subnet_ids"] = settings.subnet_ids
         network_args["route_table_ids"] = settings.route_table_ids
     network = PrivateNetwork("network", network_args)
+    # LeastPrivilegeFunction names its log group /aws/lambda/<function name>; the key must admit it before it exists.
+    encrypted_log_groups = [f"/aws/lambda/{function_name}"]
+    if settings.create_trail:
+        encrypted_log_groups.append(audit_trail_log_group_name(prefix))
+    log_key = (
+        LogEncryptionKey(
+            "logs-key",
+            {"context": context, "log_group_names": encrypted_log_groups, "key_alias": f"alias/{prefix}-logs"},
+        )
+        if settings.encrypt_logs
+        else None
+    )
     bundle = build_bundle()
     function = LeastPrivilegeFunction(
         "ingest",
@@ -206,6 +253,7 @@ def main() -> None:
             "grants": [TableWriteGrant(table.known_arn), SecretReadGrant(secret_arn_pattern)],
             "placement": network.placement,
             "log_retention_days": settings.log_retention_days,
+            "log_kms_key_arn": log_key.arn if log_key else None,
             "reserved_concurrency": settings.reserved_concurrency,
             "tracing": settings.tracing,
         },
@@ -225,11 +273,36 @@ def main() -> None:
         opts=pulumi.ResourceOptions(depends_on=[function.role]),
     )
 
+    monitoring = SecretAccessMonitoring(
+        "secret-access",
+        {
+            "context": context,
+            "name_prefix": prefix,
+            "secret_name": settings.secret_name,
+            "reader_role_arns": [role_arn],
+            "function_name": function_name,
+            "function_role_arn": role_arn,
+            "cache_ttl_seconds": settings.secret_cache_ttl_seconds,
+            "metric_namespace": f"{project}/{stack}",
+            "audit_log_group_name": settings.audit_log_group_name,
+            "create_trail": settings.create_trail,
+            "trail_log_retention_days": settings.log_retention_days,
+            "log_kms_key_arn": log_key.arn if log_key else None,
+            "reserved_concurrency": settings.reserved_concurrency,
+            "nat_gateway_id": network.nat_gateway_id,
+            "alarm_email": settings.alarm_email,
+            "enable_access_analyzer": settings.enable_access_analyzer,
+        },
+    )
+
     pulumi.export("secretArn", secret.arn)
     pulumi.export("secretName", secret.name)
     pulumi.export("functionName", function.function_name)
     pulumi.export("tableName", table.name)
     pulumi.export("vpcId", network.vpc_id)
+    pulumi.export("alarmTopicArn", monitoring.topic_arn)
+    pulumi.export("dashboardName", monitoring.dashboard_name)
+    pulumi.export("auditLogGroupName", monitoring.audit_log_group_name)
 
 
 main()

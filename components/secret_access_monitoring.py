@@ -36,6 +36,18 @@ from components.monitoring_model import (
 
 _LOG_GROUP_NAME = re.compile(r"[.\-_/#A-Za-z0-9]{1,512}")
 
+
+def require_log_group_name(name: str, *, setting: str) -> str:
+    """Return `name` if CloudWatch Logs accepts it as a log group name; otherwise raise naming the setting."""
+    if not _LOG_GROUP_NAME.fullmatch(name):
+        raise ValueError(f"{setting}: {name!r} is not a CloudWatch Logs group name (letters, digits and ._-/#)")
+    return name
+
+
+def audit_trail_log_group_name(name_prefix: str) -> str:
+    """The log group a stack-created trail delivers to, known before the component exists (for the log key)."""
+    return f"/aws/cloudtrail/{name_prefix}"
+
 READS_METRIC = "SecretReads"
 UNEXPECTED_READS_METRIC = "UnexpectedSecretReads"
 THROTTLED_READS_METRIC = "SecretReadThrottles"
@@ -181,7 +193,7 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
                     "context": context,
                     "trail_name": f"{prefix}-audit",
                     "bucket_name": f"{prefix}-trail-{context.account_id}",
-                    "log_group_name": f"/aws/cloudtrail/{prefix}",
+                    "log_group_name": audit_trail_log_group_name(prefix),
                     "key_alias": f"alias/{prefix}-trail",
                     "role_name": f"{prefix}-cloudtrail-to-logs",
                     "log_retention_days": args.get("trail_log_retention_days", 90),
@@ -191,12 +203,12 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
             )
             self.audit_log_group_name = self.trail.log_group_name
             return self.trail.log_group
-        if not existing or not _LOG_GROUP_NAME.fullmatch(existing):
+        if not existing:
             raise ValueError(
                 f"SecretAccessMonitoring {self._name}: audit_log_group_name must name the CloudWatch Logs group of "
-                f"the account's trail (letters, digits and ._-/#), or set create_trail; got {existing!r}"
+                "the account's trail, or set create_trail"
             )
-        self.audit_log_group_name = existing
+        self.audit_log_group_name = require_log_group_name(existing, setting=f"SecretAccessMonitoring {self._name}")
         return None
 
     def _topic(self, alarm_email: str | None) -> aws.sns.Topic:

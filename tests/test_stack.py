@@ -61,7 +61,7 @@ def identity_statements(run: ProgramRun) -> list[dict]:
 
 def test_no_identity_policy_grants_a_wildcard_or_service_wildcard_action(run):
     actions = [action for statement in identity_statements(run) for action in statement["Action"]]
-    trust = statements(document(only(run, "aws:iam/role:Role"), "assumeRolePolicy"))
+    trust = statements(document(only(run, "aws:iam/role:Role", "ingest-role"), "assumeRolePolicy"))
 
     assert all("*" not in action and "?" not in action for action in actions), actions
     assert all(re.fullmatch(r"[a-z0-9-]+:[A-Za-z0-9]+", action) for action in actions), actions
@@ -79,7 +79,7 @@ def test_star_resources_only_on_actions_aws_gives_no_choice_for(run):
 
 def test_the_execution_role_grants_one_table_one_secret_and_its_own_logs():
     run = preview("prod")
-    policy = statements(document(only(run, "aws:iam/rolePolicy:RolePolicy")))
+    policy = statements(document(only(run, "aws:iam/rolePolicy:RolePolicy", "ingest-policy")))
 
     assert policy["WriteReadings"]["Action"] == list(TABLE_WRITE_ACTIONS)
     assert policy["WriteReadings"]["Resource"] == [
@@ -104,7 +104,9 @@ def test_the_execution_role_grants_one_table_one_secret_and_its_own_logs():
 
 
 def test_every_secret_arn_pattern_ends_in_the_six_character_suffix(run):
-    text = json.dumps([dict(r.inputs) for r in run.resources if r.type != "aws:lambda/function:Function"])
+    # Metric filters match what a caller passes as SecretId (name, partial or full ARN); they grant nothing.
+    skipped = ("aws:lambda/function:Function", "aws:cloudwatch/logMetricFilter:LogMetricFilter")
+    text = json.dumps([dict(r.inputs) for r in run.resources if r.type not in skipped])
     patterns = re.findall(r"arn:aws:secretsmanager:[^\"\\]+", text)
 
     assert patterns
@@ -146,12 +148,17 @@ def test_the_secret_policy_denies_every_principal_but_the_reader():
     assert policy["AllowReaders"]["Principal"] == {"AWS": role_arn}
     assert policy["DenyEveryoneElse"]["Principal"] == "*"
     assert policy["DenyEveryoneElse"]["Condition"] == {"StringNotEquals": {"aws:PrincipalArn": role_arn}}
-    assert only(run, "aws:iam/role:Role").urn in only(run, "aws:secretsmanager/secretPolicy:SecretPolicy").dependencies
+    assert (
+        only(run, "aws:iam/role:Role", "ingest-role").urn
+        in only(run, "aws:secretsmanager/secretPolicy:SecretPolicy").dependencies
+    )
 
 
 def test_the_key_policy_decrypt_grant_carries_both_conditions():
     run = preview("prod")
-    decrypt = statements(document(only(run, "aws:kms/key:Key")))["DecryptThroughSecretsManagerForThisSecret"]
+    decrypt = statements(document(only(run, "aws:kms/key:Key", "api-key-key")))[
+        "DecryptThroughSecretsManagerForThisSecret"
+    ]
 
     assert decrypt["Condition"] == {
         "StringEquals": {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"},
@@ -188,7 +195,16 @@ def test_exports_for_operators():
     first = preview("prod")
     full = preview("prod", first_preview=False)
 
-    assert set(first.outputs) == {"secretArn", "secretName", "functionName", "tableName", "vpcId"}
+    assert set(first.outputs) == {
+        "secretArn",
+        "secretName",
+        "functionName",
+        "tableName",
+        "vpcId",
+        "alarmTopicArn",
+        "dashboardName",
+        "auditLogGroupName",
+    }
     assert first.outputs["secretName"] == "keyless-ingest/prod/weather-api-key"
     assert first.outputs["secretArn"] is UNKNOWN
     assert full.outputs["secretArn"].startswith(

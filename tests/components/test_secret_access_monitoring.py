@@ -264,7 +264,7 @@ def test_with_create_trail_the_filters_read_the_trails_log_group_after_it_exists
     ("overrides", "message"),
     [
         ({"audit_log_group_name": None}, "audit_log_group_name must name the CloudWatch Logs group"),
-        ({"audit_log_group_name": "bad name!"}, "audit_log_group_name must name"),
+        ({"audit_log_group_name": "bad name!"}, "'bad name!' is not a CloudWatch Logs group name"),
         ({"create_trail": True}, "give audit_log_group_name or create_trail, not both"),
         ({"reader_role_arns": []}, "reader_role_arns must name at least one role"),
         ({"function_role_arn": f"arn:aws:iam::{ACCOUNT}:role/other"}, "function_role_arn must be one of"),

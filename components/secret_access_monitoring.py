@@ -28,6 +28,7 @@ from components.monitoring_model import (
     DEFAULT_UNRESERVED_CONCURRENCY,
     AlarmSpec,
     AlarmThresholds,
+    Comparison,
     DashboardSpec,
     MetricSpec,
     SecretReads,
@@ -47,6 +48,7 @@ def require_log_group_name(name: str, *, setting: str) -> str:
 def audit_trail_log_group_name(name_prefix: str) -> str:
     """The log group a stack-created trail delivers to, known before the component exists (for the log key)."""
     return f"/aws/cloudtrail/{name_prefix}"
+
 
 READS_METRIC = "SecretReads"
 UNEXPECTED_READS_METRIC = "UnexpectedSecretReads"
@@ -305,72 +307,62 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
     ) -> dict[str, AlarmSpec]:
         t, prefix = self._thresholds, self._prefix
 
+        def alarm(
+            key: str,
+            description: str,
+            metric: MetricSpec,
+            threshold: float,
+            comparison: Comparison = "GreaterThanOrEqualToThreshold",
+            period_seconds: int = t.period_seconds,
+        ) -> AlarmSpec:
+            return AlarmSpec(key, f"{prefix}-{key}", description, metric, threshold, period_seconds, comparison)
+
         def lambda_metric(metric: str) -> MetricSpec:
             return MetricSpec("AWS/Lambda", metric, dimensions={"FunctionName": function_name})
 
         specs = [
-            AlarmSpec(
-                key="unexpected-secret-reads",
-                name=f"{prefix}-unexpected-secret-reads",
-                description=(
-                    "A principal other than the reader roles called GetSecretValue on the API key secret (allowed or "
-                    "denied). Find the caller in CloudTrail (userIdentity) and rotate the key if the call succeeded."
-                ),
-                metric=secret_metrics[UNEXPECTED_READS_METRIC],
+            alarm(
+                "unexpected-secret-reads",
+                "A principal other than the reader roles called GetSecretValue on the API key secret (allowed or "
+                "denied). Find the caller in CloudTrail (userIdentity) and rotate the key if the call succeeded.",
+                secret_metrics[UNEXPECTED_READS_METRIC],
                 # Any occurrence: this is the definition of the alarm, not a tunable.
                 threshold=1,
-                period_seconds=t.period_seconds,
             ),
-            AlarmSpec(
-                key="secret-read-spike",
-                name=f"{prefix}-secret-read-spike",
-                description=(
-                    f"More than {read_spike} reads of the API key secret in {t.period_seconds} s, well above what "
-                    "the function's cache allows. Look for a cache bypass, a redeploy loop or a caller outside it."
-                ),
-                metric=secret_metrics[READS_METRIC],
+            alarm(
+                "secret-read-spike",
+                f"More than {read_spike} reads of the API key secret in {t.period_seconds} s, well above what the "
+                "function's cache allows. Look for a cache bypass, a redeploy loop or a caller outside it.",
+                secret_metrics[READS_METRIC],
                 threshold=read_spike,
-                period_seconds=t.period_seconds,
                 comparison="GreaterThanThreshold",
             ),
-            AlarmSpec(
-                key="secret-read-throttles",
-                name=f"{prefix}-secret-read-throttles",
-                description="Secrets Manager throttled the function's GetSecretValue calls; the cache should make "
-                "this impossible.",
-                metric=secret_metrics[THROTTLED_READS_METRIC],
+            alarm(
+                "secret-read-throttles",
+                "Secrets Manager throttled the function's GetSecretValue calls; the cache should make this impossible.",
+                secret_metrics[THROTTLED_READS_METRIC],
                 threshold=t.secret_throttles,
-                period_seconds=t.period_seconds,
             ),
-            AlarmSpec(
-                key="function-errors",
-                name=f"{prefix}-function-errors",
-                description=f"Invocations of {function_name} failed; see its log group.",
-                metric=lambda_metric("Errors"),
+            alarm(
+                "function-errors",
+                f"Invocations of {function_name} failed; see its log group.",
+                lambda_metric("Errors"),
                 threshold=t.function_errors,
-                period_seconds=t.period_seconds,
             ),
-            AlarmSpec(
-                key="function-throttles",
-                name=f"{prefix}-function-throttles",
-                description=f"Lambda throttled {function_name}: its concurrency is exhausted.",
-                metric=lambda_metric("Throttles"),
+            alarm(
+                "function-throttles",
+                f"Lambda throttled {function_name}: its concurrency is exhausted.",
+                lambda_metric("Throttles"),
                 threshold=t.function_throttles,
-                period_seconds=t.period_seconds,
             ),
         ]
         if nat_gateway_id is not None:
             specs.append(
-                AlarmSpec(
-                    key="nat-bytes-out",
-                    name=f"{prefix}-nat-bytes-out",
-                    description=(
-                        f"More than {t.nat_bytes_out} bytes left through the NAT gateway in {t.nat_period_seconds} s, "
-                        "far more than the function's API calls send. Check for exfiltration."
-                    ),
-                    metric=MetricSpec(
-                        "AWS/NATGateway", "BytesOutToDestination", dimensions={"NatGatewayId": nat_gateway_id}
-                    ),
+                alarm(
+                    "nat-bytes-out",
+                    f"More than {t.nat_bytes_out} bytes left through the NAT gateway in {t.nat_period_seconds} s, far "
+                    "more than the function's API calls send. Check for exfiltration.",
+                    MetricSpec("AWS/NATGateway", "BytesOutToDestination", dimensions={"NatGatewayId": nat_gateway_id}),
                     threshold=t.nat_bytes_out,
                     period_seconds=t.nat_period_seconds,
                     comparison="GreaterThanThreshold",

@@ -9,6 +9,7 @@ and https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-kms-key-po
 
 from __future__ import annotations
 
+import re
 from typing import NotRequired, TypedDict
 
 import pulumi
@@ -20,6 +21,7 @@ from components.log_retention import require_valid_retention
 from components.managed_key import ManagedKey, create_managed_key
 
 CLOUDTRAIL = "cloudtrail.amazonaws.com"
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 
 class AuditTrailArgs(TypedDict):
@@ -60,6 +62,10 @@ class AuditTrail(pulumi.ComponentResource):
         self._context = context = args["context"]
         self._name = name
         self._child = pulumi.ResourceOptions(parent=self)
+        if not _BUCKET_NAME.fullmatch(args["bucket_name"]):
+            raise ValueError(
+                f"AuditTrail {name}: {args['bucket_name']!r} is not a valid S3 bucket name (3 to 63 a-z0-9.-)"
+            )
         self.trail_arn = context.arn("cloudtrail", f"trail/{args['trail_name']}")
         self.bucket_arn = f"arn:{context.partition}:s3:::{args['bucket_name']}"
         self.log_group_name = args["log_group_name"]

@@ -120,7 +120,7 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
         self._context = context = args["context"]
         self._prefix = prefix = args["name_prefix"]
         self._child = pulumi.ResourceOptions(parent=self)
-        self._thresholds = thresholds = args.get("thresholds", AlarmThresholds())
+        self._thresholds = args.get("thresholds", AlarmThresholds())
         readers = tuple(args["reader_role_arns"])
         if not readers:
             raise ValueError(f"SecretAccessMonitoring {name}: reader_role_arns must name at least one role")
@@ -146,19 +146,7 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
         for metric, pattern in filters.items():
             self._metric_filter(log_group, secret_metrics[metric], pattern)
 
-        reserved = args.get("reserved_concurrency")
-        concurrency = (
-            reserved
-            if reserved is not None
-            else args.get("unreserved_concurrency_limit", DEFAULT_UNRESERVED_CONCURRENCY)
-        )
-        spike = read_spike_threshold(
-            cache_ttl_seconds=args["cache_ttl_seconds"],
-            concurrency=concurrency,
-            period_seconds=thresholds.period_seconds,
-            headroom=thresholds.read_spike_headroom,
-            jitter_ratio=CACHE_JITTER_RATIO,
-        )
+        spike = self._read_spike_threshold(args)
         self.alarms = self._alarm_specs(secret_metrics, args["function_name"], spike, args.get("nat_gateway_id"))
         for spec in self.alarms.values():
             self._alarm(spec)
@@ -296,6 +284,17 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
                 "unit": "Count",
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group] if log_group is not None else []),
+        )
+
+    def _read_spike_threshold(self, args: SecretAccessMonitoringArgs) -> int:
+        reserved = args.get("reserved_concurrency")
+        unreserved = args.get("unreserved_concurrency_limit", DEFAULT_UNRESERVED_CONCURRENCY)
+        return read_spike_threshold(
+            cache_ttl_seconds=args["cache_ttl_seconds"],
+            concurrency=reserved if reserved is not None else unreserved,
+            period_seconds=self._thresholds.period_seconds,
+            headroom=self._thresholds.read_spike_headroom,
+            jitter_ratio=CACHE_JITTER_RATIO,
         )
 
     def _alarm_specs(

@@ -166,3 +166,8 @@ def test_log_group_has_retention_and_the_given_key():
 def test_a_retention_cloudwatch_does_not_accept_is_refused():
     with pytest.raises(PreviewError, match="does not accept a retention of 10 days"):
         run_components(lambda: AuditTrail("audit", trail_args(log_retention_days=10)))
+
+
+def test_a_bucket_name_s3_would_reject_is_refused():
+    with pytest.raises(PreviewError, match="is not a valid S3 bucket name"):
+        run_components(lambda: AuditTrail("audit", trail_args(bucket_name="x" * 64)))

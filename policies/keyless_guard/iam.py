@@ -145,7 +145,7 @@ no_not_action = resource_rule(
     level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
     remediation="Rewrite the statement with explicit Action and Resource lists.",
-    equivalent="CKV_AWS_107-like (none exact); cdk-nag none (IAM5 ignores NotAction)",
+    equivalent="none in Checkov; cdk-nag none (AwsSolutions-IAM5 never reads NotAction)",
 )(_for_allow_statements(_not_action_or_resource))
 
 no_star_resource = resource_rule(

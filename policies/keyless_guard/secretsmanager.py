@@ -57,7 +57,7 @@ def _policy_statements(resource: Resource, report: Report | None) -> Iterator[St
     level=EnforcementLevel.MANDATORY,
     severity=Severity.CRITICAL,
     remediation="Allow GetSecretValue to the reader role ARNs only; deny it to every other principal.",
-    equivalent="CKV_AWS_... none exact (Checkov has no secret-policy check); cdk-nag none",
+    equivalent="none in Checkov or cdk-nag (neither reads secret resource policies)",
 )
 def secret_policy_not_public(resource: Resource, report: Report) -> None:
     if resource.type not in (SECRET, SECRET_POLICY):

@@ -109,3 +109,10 @@ def test_the_pack_gets_the_stack_settings_and_config(tmp_path):
     with PackProcess(tmp_path, "proj", "stk", dry_run=False, stack_config={"aws:region": "eu-west-1"}) as probe:
         [violation] = probe.analyze(res("aws:s3/bucket:Bucket", "b"))
     assert violation.message == "proj/stk/False/eu-west-1"
+
+
+def test_readme_documents_every_rule():
+    from tests.policies.conftest import REPO
+
+    readme = (REPO / "policies" / "README.md").read_text()
+    assert [rule.name for rule in RULES if f"| `{rule.name}`" not in readme] == []

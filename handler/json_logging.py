@@ -27,7 +27,9 @@ _STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), No
 # Anything after a secret field's name is dropped: its value may be JSON with escaped quotes inside.
 _SECRET_FIELD = re.compile(r"(Secret(?:String|Binary)).*", re.DOTALL)
 _BEARER = re.compile(r"(Bearer\s+)[^\s'\",}\]]+", re.IGNORECASE)
-_AUTHORIZATION = re.compile(r"(Authorization['\"]?\s*[:=]\s*['\"]?)(?!Bearer\s)[^\s'\",}\]]+", re.IGNORECASE)
+# Any other scheme ("Basic ...", a bare token): everything up to the end of the quoted value or the line.
+# Possessive quantifiers: no backtracking past the opening quote to slip under the Bearer look-ahead.
+_AUTHORIZATION = re.compile(r"(Authorization['\"]?\s*[:=]\s*+['\"]?+)(?!Bearer\s)[^'\",}\]\r\n]+", re.IGNORECASE)
 _CONTEXT: ContextVar[Mapping[str, object]] = ContextVar("log_context", default=MappingProxyType({}))
 
 

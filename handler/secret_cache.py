@@ -14,6 +14,7 @@ import json
 import logging
 import math
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -34,6 +35,9 @@ IAM_ACTIONS: Final = ("secretsmanager:GetSecretValue",)
 DEFAULT_JITTER_RATIO = 0.1
 # Bounds both a forced refresh and a retry after a failed one: at most one such call per second per container.
 DEFAULT_MIN_FETCH_INTERVAL_SECONDS = 1.0
+
+_NOT_JSON: Final = object()
+_HEADER_SAFE_KEY = re.compile(r"[\x21-\x7e]+")
 
 logger = logging.getLogger(__name__)
 
@@ -202,11 +206,17 @@ def _api_key_from(secret_string: str | None, secret_id: str) -> str:
     try:
         document = json.loads(secret_string)
     except ValueError:
-        # Not chained: a JSONDecodeError keeps the whole document, the secret, in its `doc` attribute.
-        raise SecretFormatError(f"{expected}; it is not JSON") from None
+        # Raised outside this block, neither chained nor as context: a JSONDecodeError keeps the whole
+        # document, the secret, in its `doc` attribute.
+        document = _NOT_JSON
+    if document is _NOT_JSON:
+        raise SecretFormatError(f"{expected}; it is not JSON")
     key = document.get("api_key") if isinstance(document, dict) else None
     if not isinstance(key, str) or not key.strip():
         raise SecretFormatError(expected)
+    if not _HEADER_SAFE_KEY.fullmatch(key):
+        # requests would refuse it as a header value, and its error message would quote the value.
+        raise SecretFormatError(f"{expected}; the key must be visible ASCII characters without spaces")
     return key
 
 

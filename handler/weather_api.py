@@ -168,7 +168,7 @@ class WeatherApi:
                 allow_redirects=False,
             )
         except requests.RequestException as exc:
-            raise WeatherApiError(f"weather API request for {city!r} failed: {type(exc).__name__}") from exc
+            raise WeatherApiError(f"weather API request for {city!r} failed: {_failure_name(exc)}") from exc
         finally:
             _ACTIVE_BUDGET.reset(token)
         with response:
@@ -179,6 +179,14 @@ class WeatherApi:
                 hint = f" (Retry-After: {retry_after})" if retry_after else ""
                 raise WeatherApiError(f"weather API answered {response.status_code}{hint} for {city!r}")
             return _report_from(response, city)
+
+
+def _failure_name(exc: requests.RequestException) -> str:
+    """The underlying cause once retries ran out (requests wraps a read timeout in a ConnectionError)."""
+    cause = exc.args[0] if exc.args else None
+    if isinstance(cause, MaxRetryError) and cause.reason is not None:
+        return type(cause.reason).__name__
+    return type(exc).__name__
 
 
 def _report_from(response: requests.Response, city: str) -> WeatherReport:

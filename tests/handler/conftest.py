@@ -1,0 +1,246 @@
+"""Fixtures for the handler tests: moto in server mode, the fake weather API, fake AWS credentials, and a guard
+that fails any test after which a test API key shows up in stdout, stderr or a log record."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import app
+import boto3
+import json_logging
+import pytest
+from boto3.dynamodb.types import TypeDeserializer
+from moto.server import ThreadedMotoServer
+from pytest_httpserver import HTTPServer
+
+from tests.handler.doubles import OperationRecorder
+from tests.handler.fake_weather_api import FakeWeatherApi
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
+REGION = "eu-west-1"
+FAKE_AWS_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+}
+# Anything that could point a client at a real account or another endpoint.
+CLEARED_AWS_ENVIRONMENT = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+)
+HANDLER_ENVIRONMENT = ("SECRET_ID", "TABLE_NAME", "API_BASE_URL", "SECRET_CACHE_TTL_SECONDS", "LOG_LEVEL")
+
+
+def start_moto_server() -> tuple[ThreadedMotoServer, str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    return server, f"http://{host}:{port}"
+
+
+@pytest.fixture(scope="package", autouse=True)
+def moto_endpoint() -> Iterator[str]:
+    """Moto in server mode on 127.0.0.1, and an environment in which every boto3 client talks to it."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in CLEARED_AWS_ENVIRONMENT + HANDLER_ENVIRONMENT:
+            patch.delenv(name, raising=False)
+        for name, value in FAKE_AWS_ENVIRONMENT.items():
+            patch.setenv(name, value)
+        server, endpoint = start_moto_server()
+        # botocore's own endpoint override, the one the handler honours without any setting of its own.
+        patch.setenv("AWS_ENDPOINT_URL", endpoint)
+        yield endpoint
+        server.stop()
+
+
+@pytest.fixture(scope="package")
+def test_session(moto_endpoint: str) -> boto3.session.Session:
+    """The tests' own session, kept apart from boto3's default session, which the handler uses."""
+    return boto3.session.Session()
+
+
+@pytest.fixture(scope="package")
+def secrets_client(test_session: boto3.session.Session) -> SecretsManagerClient:
+    return test_session.client("secretsmanager")
+
+
+@pytest.fixture(scope="package")
+def dynamodb_client(test_session: boto3.session.Session) -> DynamoDBClient:
+    return test_session.client("dynamodb")
+
+
+@pytest.fixture(scope="package")
+def made_keys() -> list[str]:
+    """Every API key a test made, so the leak guard can look for all of them."""
+    return []
+
+
+@pytest.fixture
+def make_key(made_keys: list[str]) -> Callable[[], str]:
+    def make() -> str:
+        key = "k-" + secrets.token_hex(16)
+        made_keys.append(key)
+        return key
+
+    return make
+
+
+@dataclass
+class StoredSecret:
+    name: str
+    key: str
+    client: SecretsManagerClient
+
+    def rotate(self, new_key: str) -> None:
+        self.put_raw(json.dumps({"api_key": new_key}))
+        self.key = new_key
+
+    def put_raw(self, secret_string: str) -> None:
+        self.client.put_secret_value(SecretId=self.name, SecretString=secret_string)
+
+
+@pytest.fixture
+def secret(secrets_client: SecretsManagerClient, make_key: Callable[[], str]) -> StoredSecret:
+    stored = StoredSecret(f"test/weather-api-key-{secrets.token_hex(4)}", make_key(), secrets_client)
+    secrets_client.create_secret(Name=stored.name, SecretString=json.dumps({"api_key": stored.key}))
+    return stored
+
+
+@dataclass
+class StoredTable:
+    name: str
+    client: DynamoDBClient
+
+    def items(self) -> list[dict[str, Any]]:
+        """Every item, deserialized (numbers as Decimal), sorted by key."""
+        deserializer = TypeDeserializer()
+        pages = self.client.get_paginator("scan").paginate(TableName=self.name)
+        items = [
+            {name: deserializer.deserialize(value) for name, value in item.items()}
+            for page in pages
+            for item in page["Items"]
+        ]
+        return sorted(items, key=lambda item: (item["city"], item["observed_at"]))
+
+
+@pytest.fixture
+def table(dynamodb_client: DynamoDBClient) -> StoredTable:
+    name = f"readings-{secrets.token_hex(4)}"
+    dynamodb_client.create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": "city", "KeyType": "HASH"},
+            {"AttributeName": "observed_at", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "city", "AttributeType": "S"},
+            {"AttributeName": "observed_at", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return StoredTable(name, dynamodb_client)
+
+
+@pytest.fixture(scope="package")
+def weather_server() -> Iterator[HTTPServer]:
+    # Threaded, so a deliberately slow answer does not hold up the retry that follows it.
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()
+
+
+@pytest.fixture
+def weather_api(weather_server: HTTPServer, secret: StoredSecret) -> Iterator[FakeWeatherApi]:
+    """The fake API, accepting the current test secret's key."""
+    fake = FakeWeatherApi(accepted_keys={secret.key})
+    weather_server.clear()
+    weather_server.expect_request("/v1/weather", method="GET").respond_with_handler(fake)
+    yield fake
+    weather_server.check_handler_errors()
+
+
+@pytest.fixture
+def api_base_url(weather_server: HTTPServer) -> str:
+    return weather_server.url_for("/").rstrip("/")
+
+
+@pytest.fixture
+def handler_env(
+    monkeypatch: pytest.MonkeyPatch,
+    secret: StoredSecret,
+    table: StoredTable,
+    api_base_url: str,
+    weather_api: FakeWeatherApi,
+) -> dict[str, str]:
+    """The Lambda's environment for the test's secret, table and fake API."""
+    environment = {"SECRET_ID": secret.name, "TABLE_NAME": table.name, "API_BASE_URL": api_base_url}
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    return environment
+
+
+@pytest.fixture
+def handler_operations() -> Iterator[OperationRecorder]:
+    """A fresh default boto3 session (the one the handler's clients come from) that records every call,
+    and a fresh container, so the handler builds its clients from that session."""
+    app.ingest_function_for.cache_clear()
+    boto3.setup_default_session()
+    assert boto3.DEFAULT_SESSION is not None
+    recorder = OperationRecorder().install(boto3.DEFAULT_SESSION.events)
+    yield recorder
+    app.ingest_function_for.cache_clear()
+    boto3.DEFAULT_SESSION = None
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """Undo what json_logging.configure() does to the root logger and its handlers (pytest's own)."""
+    root = logging.getLogger()
+    level = root.level
+    handlers = {handler: (handler.formatter, list(handler.filters)) for handler in root.handlers}
+    library_levels = {name: logging.getLogger(name).level for name in json_logging.BODY_LOGGERS}
+    yield
+    root.setLevel(level)
+    for handler in root.handlers:
+        formatter, filters = handlers.get(handler, (None, []))
+        handler.setFormatter(formatter)
+        handler.filters[:] = filters
+    for name, library_level in library_levels.items():
+        logging.getLogger(name).setLevel(library_level)
+
+
+@pytest.fixture(autouse=True)
+def no_key_in_output(
+    made_keys: list[str], caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> Iterator[None]:
+    """After every test: no key made so far appears in stdout, stderr, or any part of any log record."""
+    yield
+    out, err = capfd.readouterr()
+    records = [record for phase in ("setup", "call") for record in caplog.get_records(phase)]
+    texts = [out, err, caplog.text, *(repr(vars(record)) for record in records)]
+    leaks = sum(1 for key in made_keys for text in texts if key in text)
+    # The count only: a failure message must not print the key either.
+    assert leaks == 0, "a test API key reached stdout, stderr or a log record"

@@ -1,0 +1,101 @@
+"""The environment contract: every setting checked, errors naming the variable and never echoing its value."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from exceptions import ConfigurationError
+from handler_settings import Settings
+
+URL_ERROR = "API_BASE_URL must be an https URL with a host and no credentials, query or fragment"
+TTL_ERROR = "SECRET_CACHE_TTL_SECONDS must be a whole number of seconds from 1 to 86400"
+VALID = {
+    "SECRET_ID": "thirdparty/weather-api-key",
+    "TABLE_NAME": "weather-readings",
+    "API_BASE_URL": "https://api.weather.example/",
+}
+
+
+def test_valid_settings_with_defaults() -> None:
+    assert Settings.from_environ(VALID) == Settings(
+        secret_id="thirdparty/weather-api-key",
+        table_name="weather-readings",
+        api_base_url="https://api.weather.example",
+        secret_cache_ttl_seconds=300,
+        log_level=logging.INFO,
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "expected"),
+    [
+        (
+            {"SECRET_ID": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:weather-AbCdEf"},
+            "secret_id",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:weather-AbCdEf",
+        ),
+        (
+            {"TABLE_NAME": "arn:aws:dynamodb:eu-west-1:123456789012:table/readings"},
+            "table_name",
+            "arn:aws:dynamodb:eu-west-1:123456789012:table/readings",
+        ),
+        ({"API_BASE_URL": "https://api.weather.example/base/"}, "api_base_url", "https://api.weather.example/base"),
+        ({"API_BASE_URL": "http://127.0.0.1:8080"}, "api_base_url", "http://127.0.0.1:8080"),
+        ({"API_BASE_URL": "http://localhost:8080"}, "api_base_url", "http://localhost:8080"),
+        ({"API_BASE_URL": "http://[::1]:8080"}, "api_base_url", "http://[::1]:8080"),
+        ({"SECRET_CACHE_TTL_SECONDS": "1"}, "secret_cache_ttl_seconds", 1),
+        ({"SECRET_CACHE_TTL_SECONDS": "86400"}, "secret_cache_ttl_seconds", 86400),
+        ({"SECRET_CACHE_TTL_SECONDS": ""}, "secret_cache_ttl_seconds", 300),
+        ({"LOG_LEVEL": "debug"}, "log_level", logging.DEBUG),
+        ({"LOG_LEVEL": "WARNING"}, "log_level", logging.WARNING),
+        ({"LOG_LEVEL": ""}, "log_level", logging.INFO),
+    ],
+)
+def test_accepted_values(overrides: dict[str, str], field: str, expected: object) -> None:
+    assert getattr(Settings.from_environ(VALID | overrides), field) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("SECRET_ID", None, "SECRET_ID is not set"),
+        ("SECRET_ID", "  ", "SECRET_ID is not set"),
+        ("SECRET_ID", "name with spaces", "SECRET_ID must be a secret name or ARN"),
+        ("SECRET_ID", "arn:aws:s3:::bucket", "SECRET_ID must be a secret name or ARN"),
+        ("TABLE_NAME", None, "TABLE_NAME is not set"),
+        ("TABLE_NAME", "ab", "TABLE_NAME must be a DynamoDB table name or ARN"),
+        ("TABLE_NAME", "readings/2026", "TABLE_NAME must be a DynamoDB table name or ARN"),
+        ("API_BASE_URL", None, "API_BASE_URL is not set"),
+        ("API_BASE_URL", "api.weather.example", URL_ERROR),
+        ("API_BASE_URL", "http://api.weather.example", URL_ERROR),
+        ("API_BASE_URL", "ftp://api.weather.example", URL_ERROR),
+        ("API_BASE_URL", "https://user:pw@api.weather.example", URL_ERROR),
+        ("API_BASE_URL", "https://api.weather.example/?key=1", URL_ERROR),
+        ("API_BASE_URL", "https://api.weather.example/#top", URL_ERROR),
+        ("API_BASE_URL", "https://api.weather.example:99999", URL_ERROR),
+        ("API_BASE_URL", "https://", URL_ERROR),
+        ("SECRET_CACHE_TTL_SECONDS", "0", TTL_ERROR),
+        ("SECRET_CACHE_TTL_SECONDS", "86401", TTL_ERROR),
+        ("SECRET_CACHE_TTL_SECONDS", "-5", TTL_ERROR),
+        ("SECRET_CACHE_TTL_SECONDS", "1.5", TTL_ERROR),
+        ("SECRET_CACHE_TTL_SECONDS", "five", TTL_ERROR),
+        ("SECRET_CACHE_TTL_SECONDS", "\u00b2", TTL_ERROR),
+        ("LOG_LEVEL", "VERBOSE", "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+    ],
+)
+def test_a_missing_or_malformed_setting_is_named_and_its_value_not_echoed(
+    name: str, value: str | None, message: str
+) -> None:
+    environ = {key: item for key, item in VALID.items() if key != name}
+    if value is not None:
+        environ[name] = value
+
+    with pytest.raises(ConfigurationError) as raised:
+        Settings.from_environ(environ)
+
+    assert str(raised.value) == message
+
+
+def test_settings_are_hashable_so_one_container_state_can_be_kept_per_configuration() -> None:
+    assert hash(Settings.from_environ(VALID)) == hash(Settings.from_environ(dict(VALID)))

@@ -98,23 +98,16 @@ class Rule:
     stack: bool = False
 
     def policy(self) -> Policy:
+        common: dict[str, Any] = {
+            "name": self.name,
+            "description": self.description,
+            "enforcement_level": self.level,
+            "severity": self.severity,
+            "remediation_steps": self.remediation,
+        }
         if self.stack:
-            return StackValidationPolicy(
-                name=self.name,
-                description=self.description,
-                validate=self._validate_stack,
-                enforcement_level=self.level,
-                severity=self.severity,
-                remediation_steps=self.remediation,
-            )
-        return ResourceValidationPolicy(
-            name=self.name,
-            description=self.description,
-            validate=self._validate_resource,
-            enforcement_level=self.level,
-            severity=self.severity,
-            remediation_steps=self.remediation,
-        )
+            return StackValidationPolicy(validate=self._validate_stack, **common)
+        return ResourceValidationPolicy(validate=self._validate_resource, **common)
 
     def _validate_resource(self, args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         resource = Resource(args.resource_type, args.name, args.urn, _props(args.props))

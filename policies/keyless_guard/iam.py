@@ -13,7 +13,7 @@ from pulumi_policy import EnforcementLevel, Severity
 
 from keyless_guard.framework import Report, Resource, resource_rule
 from keyless_guard.iam_actions import ArnScope, ResourceSupport, classify_arn, created_type, resource_support
-from keyless_guard.iam_documents import PolicyDocumentError, Statement, parse_document
+from keyless_guard.iam_documents import Statement, read_statements
 from keyless_guard.values import as_dict, as_list
 
 _POLICY_PROP: Final = {
@@ -52,15 +52,8 @@ def identity_statements(resource: Resource, report: Report) -> Iterator[tuple[st
             where = f"inlinePolicies[{index}]" + (f" ({name})" if isinstance(name, str) else "")
             documents.append((where, entry.get("policy")))
     for where, document in documents:
-        if document is None:
-            continue
-        try:
-            statements = parse_document(document, where)
-        except PolicyDocumentError as exc:
-            report(f"The policy document in {where} {exc}, so it cannot be checked. Provide a valid IAM JSON policy.")
-            continue
-        for statement in statements:
-            yield where, statement
+        if document is not None:
+            yield from ((where, statement) for statement in read_statements(document, where, report))
 
 
 def _for_allow_statements(check: Callable[[str, Statement, Report], None]) -> Callable[[Resource, Report], None]:

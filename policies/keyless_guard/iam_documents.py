@@ -8,7 +8,7 @@ violation: a document the pack cannot read is not a document it has checked.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,6 +75,16 @@ def parse_document(value: Any, *path: str | int) -> list[Statement]:
     if not isinstance(statements, list):
         raise PolicyDocumentError("has no Statement list")
     return [_statement(index, raw) for index, raw in enumerate(statements)]
+
+
+def read_statements(value: Any, where: str, report: Callable[[str], None] | None) -> list[Statement]:
+    """`parse_document`, reporting a malformed document (when `report` is given) instead of raising."""
+    try:
+        return parse_document(value, where)
+    except PolicyDocumentError as exc:
+        if report is not None:
+            report(f"The policy document in {where} {exc}, so it cannot be checked. Provide a valid IAM JSON policy.")
+        return []
 
 
 def _statement(index: int, raw: Any) -> Statement:

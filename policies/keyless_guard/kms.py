@@ -7,7 +7,7 @@ from typing import Final
 from pulumi_policy import EnforcementLevel, Severity
 
 from keyless_guard.framework import Report, Resource, resource_rule
-from keyless_guard.iam_documents import PolicyDocumentError, parse_document
+from keyless_guard.iam_documents import read_statements
 from keyless_guard.values import known
 
 KEY: Final = "aws:kms/key:Key"
@@ -44,12 +44,7 @@ def key_rotation(resource: Resource, report: Report) -> None:
 def key_policy_no_public(resource: Resource, report: Report) -> None:
     if resource.type not in (KEY, KEY_POLICY) or resource.props.get("policy") is None:
         return
-    try:
-        statements = parse_document(resource.props["policy"], "policy")
-    except PolicyDocumentError as exc:
-        report(f"The key policy {exc}, so it cannot be checked. Provide a valid IAM JSON policy.")
-        return
-    for statement in statements:
+    for statement in read_statements(resource.props["policy"], "policy", report):
         open_to_all = statement.public_principal or statement.has_not_principal
         if statement.allows and open_to_all and not statement.narrowing_keys():
             report(f"key policy {statement.label} allows Principal '*' without a condition.")

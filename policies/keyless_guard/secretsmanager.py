@@ -10,7 +10,7 @@ from typing import Final
 from pulumi_policy import EnforcementLevel, Severity
 
 from keyless_guard.framework import Report, Resource, Stack, StackReport, resource_rule, stack_rule
-from keyless_guard.iam_documents import PolicyDocumentError, Statement, parse_document
+from keyless_guard.iam_documents import Statement, read_statements
 
 # Type tokens, not secrets (ruff's S105 matches the word in the names).
 SECRET: Final = "aws:secretsmanager/secret:Secret"  # noqa: S105
@@ -40,15 +40,9 @@ def public_read_problem(statement: Statement) -> str | None:
     return None
 
 
-def _policy_statements(resource: Resource, report: Report | None) -> Iterator[Statement]:
+def _policy_statements(resource: Resource, report: Report | None) -> list[Statement]:
     document = resource.props.get("policy")
-    if document is None:
-        return
-    try:
-        yield from parse_document(document, "policy")
-    except PolicyDocumentError as exc:
-        if report is not None:
-            report(f"The secret's resource policy {exc}, so it cannot be checked. Provide a valid IAM JSON policy.")
+    return [] if document is None else read_statements(document, "policy", report)
 
 
 @resource_rule(

@@ -21,12 +21,15 @@ from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit
 
 from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+from detect_secrets.plugins.keyword import KeywordDetector
 
 _NOT_FORMAT_PLUGINS: Final = frozenset(
-    # Our entropy test replaces the stock ones; the keyword plugin is replaced by the variable-name rule (env) and
-    # by the assignment scan below (code); a public IP address is not a credential.
+    # Our entropy test replaces the stock ones; the keyword plugin runs on code only (`_keyword_findings`), since
+    # environment variables have their own name rule; a public IP address is not a credential.
     {"Base64HighEntropyString", "HexHighEntropyString", "KeywordDetector", "IPPublicDetector"}
 )
+_KEYWORD_HINT = re.compile(r"(?i)pass|secret|token|api_?key|private_?key|credential")
+_REFERENCE_VALUE = re.compile(r"arn:[^\s]+|\{\{resolve:[^}]+\}\}|/?[A-Za-z0-9_.+=@-]+(/[A-Za-z0-9_.+=@-]+)+")
 AWS_CREDENTIAL_NAMES: Final = frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"})
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -166,9 +169,27 @@ _QUOTED = re.compile(r"""(?P<q>["'])(?P<body>[^"'\\\n]{20,})(?P=q)""")
 _BINARY_PROBE = 8192
 
 
-def text_findings(text: str) -> list[Finding]:
-    """Credentials in a source file: format detectors over the whole text, the entropy test on quoted literals."""
-    findings: list[Finding] = []
+def is_reference(value: str) -> bool:
+    """An ARN, a dynamic reference or a secret/parameter name such as thirdparty/weather-api-key."""
+    return bool(_REFERENCE_VALUE.fullmatch(value)) and not any(True for _ in random_tokens(value))
+
+
+def _keyword_findings(text: str, filename: str) -> Iterator[Finding]:
+    """detect-secrets' keyword plugin (`password = "..."`, file-type aware), references and placeholders excepted."""
+    plugin = KeywordDetector()
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not _KEYWORD_HINT.search(line):
+            continue
+        for secret in plugin.analyze_line(filename=filename, line=line, line_number=number):
+            value = secret.secret_value or ""
+            if not (is_reference(value) or _PLACEHOLDER.fullmatch(value) or value.lower() in _PLACEHOLDER_WORDS):
+                yield Finding(str(plugin.secret_type), number)
+
+
+def text_findings(text: str, filename: str = "") -> list[Finding]:
+    """Credentials in a source file: format detectors over the whole text, detect-secrets' keyword plugin on
+    assignments, and the entropy test on quoted literals."""
+    findings: list[Finding] = list(_keyword_findings(text, filename))
     lines: list[str] | None = None
     for plugin in _format_plugins():
         if not _matches(plugin, text):

@@ -99,7 +99,7 @@ def bundle_findings(archive: Any) -> list[tuple[str, Finding]]:
             continue
         text = decode_text(data)
         if text is not None:
-            findings.extend((name, finding) for finding in text_findings(text))
+            findings.extend((name, finding) for finding in text_findings(text, name))
     return findings
 
 

@@ -8,7 +8,7 @@ from typing import Any, Final
 
 from pulumi_policy import EnforcementLevel, Severity
 
-from keyless_guard.detectors import AWS_CREDENTIAL_NAMES, random_tokens, value_findings
+from keyless_guard.detectors import AWS_CREDENTIAL_NAMES, is_reference, value_findings
 from keyless_guard.framework import Report, Resource, resource_rule
 from keyless_guard.values import Unknown, as_dict, known
 
@@ -48,7 +48,6 @@ _REFERENCE_SUFFIXES: Final = frozenset(
     }
 )
 """A name ending in one of these holds a reference or a setting (`SECRET_ID`, `SECRET_CACHE_TTL_SECONDS`)."""
-_REFERENCE_VALUE = re.compile(r"arn:[^\s]+|\{\{resolve:[^}]+\}\}|/?[A-Za-z0-9_.+=@-]+(/[A-Za-z0-9_.+=@-]+)+")
 
 
 def names_a_secret(name: str) -> bool:
@@ -57,11 +56,6 @@ def names_a_secret(name: str) -> bool:
     if not tokens or tokens[-1] in _REFERENCE_SUFFIXES:
         return False
     return bool(_SECRET_WORDS & set(tokens)) or any(pair in _SECRET_PAIRS for pair in pairwise(tokens))
-
-
-def is_reference(value: str) -> bool:
-    """An ARN, a dynamic reference or a secret/parameter name such as thirdparty/weather-api-key."""
-    return bool(_REFERENCE_VALUE.fullmatch(value)) and not any(True for _ in random_tokens(value))
 
 
 def variable_problems(name: str, value: Any) -> list[str]:

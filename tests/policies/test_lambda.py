@@ -163,3 +163,12 @@ def test_the_real_handler_directory_and_its_libraries_are_clean(pack):
     members["handler"] = pulumi.FileArchive(str(Path(__file__).resolve().parents[2] / "handler"))
     bundle = pulumi.AssetArchive(members)
     assert found(pack, function("fn", code=bundle), policy=CODE_RULE) == set()
+
+
+def test_secret_named_assignments_in_code(pack):
+    literal = pulumi.AssetArchive({"settings.py": pulumi.StringAsset('DB_PASSWORD = "correct-horse"\n')})
+    reference = pulumi.AssetArchive(
+        {"settings.py": pulumi.StringAsset('secret_id = "thirdparty/weather-api-key"\napi_key = os.environ["K"]\n')}
+    )
+    functions = [function("literal", code=literal), function("reference", code=reference)]
+    assert found(pack, *functions, policy=CODE_RULE) == {(CODE_RULE, "literal")}

@@ -135,8 +135,10 @@ def measure(pack: PackProcess, resources: Sequence[RecordedResource]) -> tuple[f
 
 
 def make_preview() -> tuple[float, int]:
+    """Wall time of `make preview`, with the venv taken as up to date (`-o`): the preview, not a pip install."""
     start = time.perf_counter()
-    result = subprocess.run(["make", "preview"], cwd=REPO, capture_output=True, check=False)  # noqa: S607
+    command = ["make", "-o", "venv/.installed", "preview"]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, check=False)
     return time.perf_counter() - start, result.returncode
 
 

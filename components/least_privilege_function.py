@@ -162,15 +162,6 @@ class LeastPrivilegeFunction(pulumi.ComponentResource):
             statements.extend(placement.create_interface_statements(context))
             statements.append(
                 Statement(
-                    sid="AssignInterfaceAddresses",
-                    # Listed by the Lambda developer guide's VPC permissions; both support resource-level
-                    # permissions, and the interfaces Lambda creates have ids nobody knows in advance.
-                    actions=("ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"),
-                    resources=(context.arn("ec2", "network-interface/*"),),
-                )
-            )
-            statements.append(
-                Statement(
                     sid="ManageInterfaces",
                     actions=(
                         "ec2:DescribeNetworkInterfaces",

@@ -92,12 +92,6 @@ def test_in_created_subnets_network_interfaces_are_scoped_by_tag_and_star_only_w
         f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/*"
     ]
     assert policy["CreateInterfacesWithOwnSecurityGroups"]["Condition"] == TAGGED
-    assert policy["AssignInterfaceAddresses"] == {
-        "Sid": "AssignInterfaceAddresses",
-        "Effect": "Allow",
-        "Action": ["ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
-        "Resource": [f"arn:aws:ec2:{REGION}:{ACCOUNT}:network-interface/*"],
-    }
     assert policy["ManageInterfaces"]["Resource"] == ["*"]
     assert set(policy["ManageInterfaces"]["Action"]) == {
         "ec2:DescribeNetworkInterfaces",

@@ -159,6 +159,10 @@ class LeastPrivilegeFunction(pulumi.ComponentResource):
         for grant in grants:
             statements.extend(grant.statements())
         if placement is not None:
+            # Not granted: ec2:AssignPrivateIpAddresses / UnassignPrivateIpAddresses. The managed
+            # AWSLambdaVPCAccessExecutionRole carries them, but Lambda checks only the create, describe and delete
+            # permissions when it attaches a function to subnets, and the interfaces it would act on have ids
+            # nobody knows in advance, so they could only be granted on every interface in the account.
             statements.extend(placement.create_interface_statements(context))
             statements.append(
                 Statement(

@@ -159,10 +159,10 @@ class LeastPrivilegeFunction(pulumi.ComponentResource):
         for grant in grants:
             statements.extend(grant.statements())
         if placement is not None:
-            # Not granted: ec2:AssignPrivateIpAddresses / UnassignPrivateIpAddresses. The managed
-            # AWSLambdaVPCAccessExecutionRole carries them, but Lambda checks only the create, describe and delete
-            # permissions when it attaches a function to subnets, and the interfaces it would act on have ids
-            # nobody knows in advance, so they could only be granted on every interface in the account.
+            # Left out on purpose: ec2:AssignPrivateIpAddresses / UnassignPrivateIpAddresses. The Lambda guide and
+            # AWSLambdaVPCAccessExecutionRole list them, but they act on interfaces whose ids nobody knows in
+            # advance, so they could only be granted on every interface in the account, and this function never
+            # needs a secondary private address. If Lambda ever rejects the role for lacking them, add them here.
             statements.extend(placement.create_interface_statements(context))
             statements.append(
                 Statement(

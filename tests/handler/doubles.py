@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,9 +15,17 @@ from botocore.model import OperationModel
 from secret_cache import ApiKey
 
 
-def reveals(key: ApiKey, expected: str) -> bool:
-    """Whether the key holds the expected value; a bool, so a failing assert prints no key."""
-    return key.reveal() == expected
+def same_key(key: ApiKey, expected: ApiKey) -> bool:
+    """Whether two keys hold the same value. Both arguments print as ApiKey(<redacted>), so a failing
+    assert (pytest shows the arguments of a call in an assert) prints no key."""
+    return key.reveal() == expected.reveal()
+
+
+def count_leaks(keys: Iterable[str], texts: Iterable[str]) -> int:
+    """How many (key, text) pairs have the key in the text. Assert on a variable holding the result:
+    pytest would print the arguments of a call made inside the assert."""
+    texts = list(texts)
+    return sum(1 for key in keys for text in texts if key in text)
 
 
 class FakeClock:

@@ -35,7 +35,7 @@ class SeenRequest:
 class FakeWeatherApi:
     """`GET /v1/weather?city=<city>`. Answers 401 to any key it does not accept; scripted answers come first."""
 
-    accepted_keys: set[str]
+    accepted_keys: set[str] = field(repr=False)
     scripted: deque[tuple[int, dict[str, str]]] = field(default_factory=deque)
     """(status, headers) answered, in order, before the normal behaviour resumes."""
     delay_seconds: float = 0.0

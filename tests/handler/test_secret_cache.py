@@ -15,7 +15,7 @@ from exceptions import SecretFormatError, SecretUnavailableError
 from secret_cache import IAM_ACTIONS, ApiKey, CacheOutcome, SecretCache, SecretRead
 
 from tests.handler.conftest import StoredSecret
-from tests.handler.doubles import FakeClock, OperationRecorder, SecretsManagerFault, reveals
+from tests.handler.doubles import FakeClock, OperationRecorder, SecretsManagerFault, same_key
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -60,7 +60,7 @@ def test_cold_start_makes_one_get_secret_value_call_and_no_describe_secret(
     read = new_cache().get()
 
     assert read.outcome is CacheOutcome.MISS
-    assert reveals(read.key, secret.key)
+    assert same_key(read.key, secret.api_key)
     assert calls.calls == [GET]
 
 
@@ -204,7 +204,7 @@ def test_a_failed_refresh_serves_the_cached_key_for_a_bounded_time_then_raises(
     # WHEN the refresh fails: the old key, marked stale, and a warning saying so.
     first = cache.get()
     assert first.outcome is CacheOutcome.STALE
-    assert reveals(first.key, secret.key)
+    assert same_key(first.key, secret.api_key)
     warnings = [record for record in caplog.records if getattr(record, "secret_cache", None) == "stale"]
     assert [(record.levelno, getattr(record, "error", None)) for record in warnings] == [(logging.WARNING, reason)]
 
@@ -276,7 +276,7 @@ def test_a_forced_refresh_is_rate_limited_to_one_call_per_second(
     assert storm == {CacheOutcome.HIT}
     assert just_before.outcome is CacheOutcome.HIT
     assert refreshed.outcome is CacheOutcome.MISS
-    assert reveals(refreshed.key, secret.key)
+    assert same_key(refreshed.key, secret.api_key)
     assert calls.calls == [GET, GET]
 
 
@@ -343,7 +343,7 @@ def test_a_malformed_new_value_leaves_the_cached_key_in_service_until_the_bound(
     clock.advance(10.0)
 
     assert served.outcome is CacheOutcome.STALE
-    assert reveals(served.key, secret.key)
+    assert same_key(served.key, secret.api_key)
     with pytest.raises(SecretFormatError):
         cache.get()
 
@@ -351,15 +351,17 @@ def test_a_malformed_new_value_leaves_the_cached_key_in_service_until_the_bound(
 def test_every_fetched_key_is_handed_to_on_fetch(
     new_cache: Callable[..., SecretCache], secret: StoredSecret, clock: FakeClock, make_key: Callable[[], str]
 ) -> None:
-    fetched: list[str] = []
-    cache = new_cache(on_fetch=fetched.append)
+    fetched: list[ApiKey] = []
+    cache = new_cache(on_fetch=lambda value: fetched.append(ApiKey(value)))
     cache.get()
-    old_key = secret.key
+    old_key = secret.api_key
     secret.rotate(make_key())
     clock.advance(TTL)
     cache.get()
 
-    assert fetched == [old_key, secret.key]
+    assert len(fetched) == 2
+    assert same_key(fetched[0], old_key)
+    assert same_key(fetched[1], secret.api_key)
 
 
 def test_an_api_key_never_shows_its_value() -> None:

@@ -1,0 +1,382 @@
+"""End to end: the Lambda handler with its secret in moto, its items in moto's table and the fake API on 127.0.0.1.
+
+Every test runs twice: at LOG_LEVEL=INFO, and at LOG_LEVEL=DEBUG with the root logger at DEBUG (where botocore
+would log response bodies, SecretString included). The package's leak guard then checks that no key reached
+stdout, stderr or a log record; a failing guard fails the test.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import app
+import boto3
+import json_logging
+import pytest
+import results_store
+import secret_cache
+from exceptions import (
+    ApiKeyRejectedError,
+    ConfigurationError,
+    ResultsNotWrittenError,
+    SecretFormatError,
+    SecretUnavailableError,
+    WeatherApiError,
+)
+from handler_settings import Settings
+
+from tests.handler.conftest import StoredSecret, StoredTable
+from tests.handler.doubles import FakeClock, FakeContext, OperationRecorder, UnprocessedItemsInjector
+from tests.handler.fake_weather_api import FakeWeatherApi, SeenRequest, readings_for
+
+GET_SECRET = ("secretsmanager", "GetSecretValue")
+BATCH_WRITE = ("dynamodb", "BatchWriteItem")
+
+
+@pytest.fixture(autouse=True, params=["INFO", "DEBUG"])
+def log_level(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, handler_env: dict[str, str]) -> str:
+    """After the tests' own fixtures: their set-up calls (create_secret) are not the handler's to keep quiet."""
+    level: str = request.param
+    monkeypatch.setenv("LOG_LEVEL", level)
+    logging.getLogger().setLevel(level)
+    return level
+
+
+@pytest.fixture(autouse=True)
+def only_granted_operations(handler_operations: OperationRecorder) -> Iterator[None]:
+    """Whatever a test does, the handler calls nothing but the two operations its role is granted."""
+    yield
+    assert handler_operations.operations <= {GET_SECRET, BATCH_WRITE}
+
+
+def invoke(event: object, context: FakeContext | None = None) -> dict[str, object]:
+    return app.lambda_handler(event, context or FakeContext())
+
+
+def handler_with_clock(clock: FakeClock) -> Callable[[object], dict[str, object]]:
+    """The handler as lambda_handler builds it, but on a fake clock, for tests about time (TTL, rate limits)."""
+    settings = Settings.from_environ(os.environ)
+    json_logging.configure(settings.log_level)
+    function = app.IngestFunction.from_settings(settings, clock=clock)
+    return lambda event: function.handle(event, FakeContext(clock=clock))
+
+
+def stored(city: str) -> list[dict[str, Any]]:
+    """The items the fake API's readings for a city become."""
+    return [
+        {key: Decimal(str(value)) if isinstance(value, float | int) else value for key, value in reading.items()}
+        | {"city": city}
+        for reading in readings_for(city)
+    ]
+
+
+def log_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
+    """The JSON lines the handler's formatter wrote for its own loggers (caplog's handler is a root handler)."""
+    own = {"app", "secret_cache", "weather_api", "results_store"}
+    lines = [json.loads(line) for line in caplog.text.splitlines() if line.startswith("{")]
+    return [line for line in lines if line["logger"] in own]
+
+
+def test_the_default_city_is_fetched_and_stored(
+    table: StoredTable, weather_api: FakeWeatherApi, handler_operations: OperationRecorder
+) -> None:
+    assert invoke({}) == {"status": "ok", "items": 2}
+
+    assert table.items() == stored("Seville")
+    assert weather_api.seen == [SeenRequest("Seville", True, 200, ("city",))]
+    assert handler_operations.calls == [GET_SECRET, BATCH_WRITE]
+
+
+def test_several_cities_are_fetched_and_written_together(
+    table: StoredTable, handler_operations: OperationRecorder
+) -> None:
+    assert invoke({"cities": ["Madrid", "Seville", "Bilbao"]}) == {"status": "ok", "items": 6}
+
+    assert table.items() == stored("Bilbao") + stored("Madrid") + stored("Seville")
+    assert handler_operations.calls == [GET_SECRET, BATCH_WRITE]
+
+
+def test_25_cities_make_50_items_in_two_batches(table: StoredTable, handler_operations: OperationRecorder) -> None:
+    cities = [f"City {index:02d}" for index in range(25)]
+
+    assert invoke({"cities": cities}) == {"status": "ok", "items": 50}
+
+    assert len(table.items()) == 50
+    assert handler_operations.calls == [GET_SECRET, BATCH_WRITE, BATCH_WRITE]
+
+
+def test_a_warm_container_reads_the_secret_from_its_cache(
+    handler_operations: OperationRecorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    for request_id in ("req-1", "req-2", "req-3"):
+        assert invoke({"city": "Madrid"}, FakeContext(aws_request_id=request_id)) == {"status": "ok", "items": 2}
+
+    assert handler_operations.count("GetSecretValue") == 1
+    summaries = [line for line in log_lines(caplog) if line["message"] == "stored the readings"]
+    assert [(line["request_id"], line["secret_cache"], line["items"]) for line in summaries] == [
+        ("req-1", ["miss"], 2),
+        ("req-2", ["hit"], 2),
+        ("req-3", ["hit"], 2),
+    ]
+
+
+def test_log_lines_are_json_with_request_id_city_and_counts(caplog: pytest.LogCaptureFixture) -> None:
+    invoke({"cities": ["Madrid", "Seville"]}, FakeContext(aws_request_id="req-7"))
+
+    info = [line for line in log_lines(caplog) if line["level"] == "INFO"]
+    assert [
+        (line["message"], line["request_id"], line.get("city"), line.get("readings"), line.get("items"))
+        for line in info
+    ] == [
+        ("fetched the weather", "req-7", "Madrid", 2, None),
+        ("fetched the weather", "req-7", "Seville", 2, None),
+        ("stored the readings", "req-7", None, None, 4),
+    ]
+
+
+def test_running_the_same_event_again_leaves_one_item_per_reading(table: StoredTable) -> None:
+    first = invoke({"city": "Seville"})
+    second = invoke({"city": "Seville"})
+
+    assert first == second == {"status": "ok", "items": 2}
+    assert table.items() == stored("Seville")
+
+
+def test_after_a_rotation_one_refresh_and_one_retry_succeed(
+    secret: StoredSecret,
+    weather_api: FakeWeatherApi,
+    table: StoredTable,
+    handler_operations: OperationRecorder,
+    make_key: Callable[[], str],
+) -> None:
+    clock = FakeClock()
+    handle = handler_with_clock(clock)
+    assert handle({"city": "Madrid"}) == {"status": "ok", "items": 2}
+
+    # GIVEN the key is rotated and the API accepts only the new one, while the old one is still cached
+    secret.rotate(make_key())
+    weather_api.accept_only(secret.key)
+    clock.advance(5.0)
+
+    # WHEN the function runs again
+    response = handle({"city": "Seville"})
+
+    # THEN the rejected request forced one refresh and one retry with the new key
+    assert response == {"status": "ok", "items": 2}
+    assert [(request.city, request.status) for request in weather_api.seen] == [
+        ("Madrid", 200),
+        ("Seville", 401),
+        ("Seville", 200),
+    ]
+    assert handler_operations.calls == [GET_SECRET, BATCH_WRITE, GET_SECRET, BATCH_WRITE]
+    assert table.items() == stored("Madrid") + stored("Seville")
+
+
+def test_a_key_rejected_twice_is_an_error_not_a_loop(
+    weather_api: FakeWeatherApi, handler_operations: OperationRecorder
+) -> None:
+    clock = FakeClock()
+    handle = handler_with_clock(clock)
+    handle({"city": "Madrid"})
+    weather_api.accept_only("k-a-key-nobody-has")
+    clock.advance(5.0)
+
+    with pytest.raises(ApiKeyRejectedError, match=r"^api key rejected$"):
+        handle({"city": "Seville"})
+
+    assert weather_api.statuses == [200, 401, 401]
+    assert handler_operations.calls == [GET_SECRET, BATCH_WRITE, GET_SECRET]
+
+
+def test_a_forced_refresh_within_a_second_of_the_last_fetch_makes_no_call(
+    weather_api: FakeWeatherApi, handler_operations: OperationRecorder
+) -> None:
+    weather_api.accept_only("k-a-key-nobody-has")
+
+    with pytest.raises(ApiKeyRejectedError, match=r"^api key rejected$"):
+        handler_with_clock(FakeClock())({"city": "Seville"})
+
+    assert weather_api.statuses == [401, 401]
+    assert handler_operations.calls == [GET_SECRET]
+
+
+def test_429_and_500_are_retried_until_the_api_answers(weather_api: FakeWeatherApi, table: StoredTable) -> None:
+    weather_api.then_answer(429, {"Retry-After": "1"}).then_answer(500)
+
+    assert invoke({"city": "Seville"}) == {"status": "ok", "items": 2}
+
+    assert weather_api.statuses == [429, 500, 200]
+    assert table.items() == stored("Seville")
+
+
+def test_an_api_that_keeps_failing_raises_and_writes_nothing(
+    weather_api: FakeWeatherApi, handler_operations: OperationRecorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    for _ in range(4):
+        weather_api.then_answer(503, {"Retry-After": "0"})
+
+    with pytest.raises(WeatherApiError, match=r"^weather API answered 503 \(Retry-After: 0\) for 'Seville'$"):
+        invoke({"city": "Seville"}, FakeContext(aws_request_id="req-9"))
+
+    assert handler_operations.calls == [GET_SECRET]
+    errors = [line for line in log_lines(caplog) if line["level"] == "ERROR"]
+    assert [(line["message"], line["request_id"], line["error_type"]) for line in errors] == [
+        ("ingest failed", "req-9", "WeatherApiError")
+    ]
+
+
+def test_unprocessed_items_are_retried_until_written(table: StoredTable, handler_operations: OperationRecorder) -> None:
+    assert boto3.DEFAULT_SESSION is not None
+    injector = UnprocessedItemsInjector(table.name, withhold=lambda call, size: 5 if call == 0 else 0)
+    injector.install(boto3.DEFAULT_SESSION.events)
+
+    response = invoke({"cities": [f"City {index:02d}" for index in range(25)]})
+
+    assert response == {"status": "ok", "items": 50}
+    assert len(table.items()) == 50
+    assert injector.batch_sizes == [25, 25, 5]
+    assert injector.withheld == [5, 0, 0]
+
+
+def test_items_still_unprocessed_when_time_runs_out_are_reported(table: StoredTable) -> None:
+    assert boto3.DEFAULT_SESSION is not None
+    UnprocessedItemsInjector(table.name, withhold=lambda call, size: size).install(boto3.DEFAULT_SESSION.events)
+
+    with pytest.raises(ResultsNotWrittenError) as raised:
+        invoke({"city": "Seville"}, FakeContext(remaining_millis=2_000))
+
+    assert str(raised.value) == (
+        f"2 of 2 items were not written to DynamoDB table {table.name}: "
+        "the time ran out while DynamoDB left items unprocessed"
+    )
+    assert table.items() == []
+
+
+def test_during_a_secrets_manager_outage_the_cached_key_is_served_past_its_ttl(
+    secrets_manager_outage: Callable[[], None],
+    table: StoredTable,
+    handler_operations: OperationRecorder,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = FakeClock()
+    handle = handler_with_clock(clock)
+    handle({"city": "Madrid"})
+
+    secrets_manager_outage()
+    clock.advance(301.0)
+    response = handle({"city": "Seville"})
+
+    assert response == {"status": "ok", "items": 2}
+    assert table.items() == stored("Madrid") + stored("Seville")
+    assert handler_operations.calls == [GET_SECRET, BATCH_WRITE, GET_SECRET, BATCH_WRITE]
+    stale = [line for line in log_lines(caplog) if line.get("secret_cache") == "stale"]
+    assert [(line["level"], line["error"]) for line in stale] == [("WARNING", "EndpointConnectionError")]
+
+
+def test_with_secrets_manager_unreachable_on_a_cold_start_the_invocation_fails_clearly(
+    secrets_manager_outage: Callable[[], None], secret: StoredSecret, weather_api: FakeWeatherApi
+) -> None:
+    secrets_manager_outage()
+
+    with pytest.raises(SecretUnavailableError) as raised:
+        invoke({})
+
+    assert str(raised.value) == (
+        f"could not read secret {secret.name} from Secrets Manager (EndpointConnectionError) "
+        "and no cached value may be served"
+    )
+    assert weather_api.seen == []
+
+
+def test_a_malformed_secret_fails_the_invocation_without_calling_the_api(
+    secret: StoredSecret, weather_api: FakeWeatherApi
+) -> None:
+    secret.put_raw(json.dumps({"apikey": secret.key}))
+
+    with pytest.raises(SecretFormatError, match=f"^secret {secret.name} must hold the JSON"):
+        invoke({})
+
+    assert weather_api.seen == []
+
+
+@pytest.mark.parametrize(
+    ("event", "error"),
+    [
+        ("Seville", "event must be a JSON object"),
+        ({"city": ""}, "city must not be empty"),
+        ({"city": 7}, "city must be a string"),
+        ({"cities": []}, "cities must not be empty"),
+        ({"cities": ["City"] * 26}, "cities holds 26 names; at most 25 are allowed"),
+        ({"town": "Seville"}, "unexpected field(s) town: expected city or cities"),
+    ],
+)
+def test_an_invalid_event_is_rejected_before_any_call(
+    event: object, error: str, weather_api: FakeWeatherApi, handler_operations: OperationRecorder
+) -> None:
+    assert invoke(event) == {"status": "error", "error": error}
+
+    assert handler_operations.calls == []
+    assert weather_api.seen == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "error"),
+    [
+        ("SECRET_ID", None, "SECRET_ID is not set"),
+        ("TABLE_NAME", "x", "TABLE_NAME must be a DynamoDB table name or ARN"),
+        ("API_BASE_URL", "http://api.weather.example", "API_BASE_URL must be an https URL"),
+        ("SECRET_CACHE_TTL_SECONDS", "0", "SECRET_CACHE_TTL_SECONDS must be a whole number"),
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL must be one of"),
+    ],
+)
+def test_an_invalid_setting_fails_the_invocation_before_any_call(
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    value: str | None,
+    error: str,
+    weather_api: FakeWeatherApi,
+    handler_operations: OperationRecorder,
+) -> None:
+    if value is None:
+        monkeypatch.delenv(name)
+    else:
+        monkeypatch.setenv(name, value)
+
+    with pytest.raises(ConfigurationError, match=f"^{error}"):
+        invoke({})
+
+    assert handler_operations.calls == []
+    assert weather_api.seen == []
+
+
+def test_the_handler_uses_exactly_the_actions_its_role_is_granted(
+    secret: StoredSecret,
+    weather_api: FakeWeatherApi,
+    table: StoredTable,
+    handler_operations: OperationRecorder,
+    make_key: Callable[[], str],
+) -> None:
+    """Cold start, warm reads, a rotation with its forced refresh, retried API errors and unprocessed items."""
+    assert boto3.DEFAULT_SESSION is not None
+    UnprocessedItemsInjector(table.name, withhold=lambda call, size: 1 if call == 0 else 0).install(
+        boto3.DEFAULT_SESSION.events
+    )
+    clock = FakeClock()
+    handle = handler_with_clock(clock)
+    handle({"cities": ["Madrid", "Seville"]})
+    weather_api.then_answer(500)
+    handle({"city": "Bilbao"})
+    secret.rotate(make_key())
+    weather_api.accept_only(secret.key)
+    clock.advance(5.0)
+    handle({"city": "Bilbao"})
+
+    granted = set(secret_cache.IAM_ACTIONS + results_store.IAM_ACTIONS)
+    assert handler_operations.operations == {GET_SECRET, BATCH_WRITE}
+    assert {f"{service}:{operation}" for service, operation in handler_operations.operations} == granted
+    assert handler_operations.count("GetSecretValue") == 2

@@ -1,0 +1,205 @@
+"""The Lambda deployment bundle: handler/*.py plus `requests` and its dependencies, for python3.12 on arm64.
+
+Deterministic: entries sorted, fixed timestamps and permissions, nothing machine-specific (no bytecode, no
+console scripts with this machine's interpreter path, no pip RECORD listing them), so the same inputs give the
+same bytes and the same hash, and Pulumi sees no spurious update. boto3 is not bundled: the runtime has it.
+
+Cached under build/lambda/: the installed dependencies by a hash of handler/requirements.txt and this module
+(which holds the target platform), the zip by a hash of those and the handler code, so a repeated build neither
+runs pip nor touches the network.
+
+    python -m tools.bundle [--build-dir DIR]    # prints the zip's path, its sha256 (base64) and its size
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# The Lambda's runtime and architecture; pip picks wheels for them whatever machine builds the bundle.
+PIP_TARGET_ARGS = (
+    "--only-binary=:all:",
+    "--platform",
+    "manylinux2014_aarch64",
+    "--python-version",
+    "3.12",
+    "--implementation",
+    "cp",
+    "--abi",
+    "cp312",
+)
+# The earliest time a zip entry can carry.
+FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
+FILE_MODE = stat.S_IFREG | 0o644
+# Left out of the zip: bytecode, console scripts (their shebang is this machine's interpreter) and pip's
+# bookkeeping (RECORD lists those scripts with their hashes).
+_EXCLUDED_DIRECTORIES = frozenset({"__pycache__", "bin"})
+_EXCLUDED_DIST_INFO_FILES = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
+
+
+@dataclass(frozen=True)
+class LambdaBundle:
+    path: Path
+    """The zip file."""
+    sha256_base64: str
+    """Base64 of the zip's SHA-256, the form of aws.lambda_.Function's source_code_hash and Lambda's CodeSha256."""
+    size_bytes: int
+
+
+class BundleError(RuntimeError):
+    """The bundle could not be built; the message says which step failed and why."""
+
+
+def build_bundle(repo_root: Path | None = None, *, build_dir: Path | None = None) -> LambdaBundle:
+    """Build (or reuse) the bundle for the handler in `repo_root` (default: this repository)."""
+    root = (repo_root or REPO_ROOT).resolve()
+    handler_dir = root / "handler"
+    build = (build_dir or root / "build" / "lambda").resolve()
+    requirements = handler_dir / "requirements.txt"
+    if not requirements.is_file():
+        raise BundleError(f"{requirements} is missing: it pins what the bundle ships beside the handler code")
+    code = _handler_files(handler_dir)
+    # This module's own source is an input too: a change to how the bundle is made invalidates the cache.
+    dependencies_key = _digest([Path(__file__).read_bytes(), requirements.read_bytes()])
+    dependencies_dir = build / f"dependencies-{dependencies_key[:16]}"
+    if not dependencies_dir.is_dir():
+        _install_dependencies(requirements, dependencies_dir)
+    code_parts = [part for name, path in code for part in (name.encode(), path.read_bytes())]
+    zip_path = build / f"handler-{_digest([dependencies_key.encode(), *code_parts])[:16]}.zip"
+    if not zip_path.is_file():
+        dependencies = _dependency_files(dependencies_dir)
+        _refuse_shadowing(code, dependencies)
+        _write_zip(zip_path, dependencies | dict(code))
+    content = zip_path.read_bytes()
+    return LambdaBundle(
+        path=zip_path,
+        sha256_base64=base64.b64encode(hashlib.sha256(content).digest()).decode(),
+        size_bytes=len(content),
+    )
+
+
+def _handler_files(handler_dir: Path) -> list[tuple[str, Path]]:
+    """handler/*.py at the zip's root (the code root: the handler string is app.lambda_handler); no tests."""
+    files = [
+        (path.name, path)
+        for path in sorted(handler_dir.glob("*.py"))
+        if path.is_file() and not path.name.startswith("test_") and path.name != "conftest.py"
+    ]
+    if not any(name == "app.py" for name, _ in files):
+        raise BundleError(f"{handler_dir} has no app.py, the module of the handler app.lambda_handler")
+    return files
+
+
+def _install_dependencies(requirements: Path, target: Path) -> None:
+    """pip install into a temporary directory, renamed into place only when complete."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".dependencies-", dir=target.parent))
+    command = [
+        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-input",
+        "--no-deps", "--no-compile", "--target", str(staging), *PIP_TARGET_ARGS, "-r", str(requirements),
+    ]  # fmt: skip
+    try:
+        # A fixed argv: this interpreter's pip and paths of this repository.
+        result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+        if result.returncode != 0:
+            raise BundleError(
+                f"pip could not install {requirements} for the Lambda platform ({' '.join(PIP_TARGET_ARGS)}), "
+                f"exit status {result.returncode}:\n{_last_lines(result.stderr or result.stdout)}"
+            )
+        staging.chmod(0o755)
+        try:
+            staging.rename(target)
+        except OSError:
+            # Another build installed the same dependencies meanwhile; theirs are as good as these.
+            if not target.is_dir():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _dependency_files(dependencies_dir: Path) -> dict[str, Path]:
+    files: dict[str, Path] = {}
+    for path in dependencies_dir.rglob("*"):
+        relative = path.relative_to(dependencies_dir)
+        if not path.is_file() or _EXCLUDED_DIRECTORIES.intersection(relative.parts) or path.suffix == ".pyc":
+            continue
+        if relative.parent.name.endswith(".dist-info") and relative.name in _EXCLUDED_DIST_INFO_FILES:
+            continue
+        files[relative.as_posix()] = path
+    return files
+
+
+def _refuse_shadowing(code: Iterable[tuple[str, Path]], dependencies: dict[str, Path]) -> None:
+    """A handler module named like a dependency's top-level module would silently replace it."""
+    top_level = {name.split("/")[0] for name in dependencies} | {
+        name.split("/")[0].removesuffix(".py") for name in dependencies
+    }
+    clashes = sorted(name for name, _ in code if name.removesuffix(".py") in top_level)
+    if clashes:
+        raise BundleError(f"handler module(s) {', '.join(clashes)} would shadow a bundled dependency; rename them")
+
+
+def _write_zip(zip_path: Path, entries: dict[str, Path]) -> None:
+    """Sorted entries with fixed times and modes, written to a temporary file and renamed into place."""
+    zip_path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, staging_name = tempfile.mkstemp(prefix=".handler-", suffix=".zip", dir=zip_path.parent)
+    os.close(descriptor)
+    staging = Path(staging_name)
+    try:
+        with zipfile.ZipFile(staging, "w") as archive:
+            for name in sorted(entries):
+                info = zipfile.ZipInfo(name, date_time=FIXED_DATE_TIME)
+                info.external_attr = FILE_MODE << 16
+                info.create_system = 3  # Unix, so the mode bits above are read as such
+                # Stored, not deflated: deflate's output depends on the zlib build (zlib-ng differs from zlib),
+                # and the hash must not depend on the machine that builds the bundle.
+                info.compress_type = zipfile.ZIP_STORED
+                archive.writestr(info, entries[name].read_bytes())
+        staging.chmod(0o644)
+        staging.replace(zip_path)
+    finally:
+        staging.unlink(missing_ok=True)
+
+
+def _digest(parts: Sequence[bytes]) -> str:
+    """SHA-256 over length-prefixed parts, so that no two different sequences hash alike."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def _last_lines(text: str, count: int = 15) -> str:
+    return "\n".join(text.strip().splitlines()[-count:])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.bundle", description=__doc__.splitlines()[0])
+    parser.add_argument("--build-dir", type=Path, help="where to cache and write the bundle (default: build/lambda)")
+    arguments = parser.parse_args(argv)
+    try:
+        bundle = build_bundle(build_dir=arguments.build_dir)
+    except BundleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"path: {bundle.path}")
+    print(f"sha256 (base64): {bundle.sha256_base64}")
+    print(f"size: {bundle.size_bytes} bytes")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

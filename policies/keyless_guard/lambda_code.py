@@ -28,6 +28,10 @@ _MAX_FILE_BYTES: Final = 4 * 1024 * 1024
 _MAX_REPORTED: Final = 20
 _SKIPPED_SUFFIXES: Final = (".pyc", ".pyo", ".so", ".png", ".jpg", ".gif", ".ico", ".whl")
 """Compiled code and images (binary files are skipped anyway; these are skipped without reading)."""
+_PACKAGE_METADATA: Final = ".dist-info/"
+"""pip writes `<package>.dist-info/` from the wheel: upstream's README (METADATA), license and file list, not code the
+function runs. Its prose is full of image hashes and digests (charset_normalizer's README links a tenor GIF by a
+32-hex path) that read as high-entropy strings; a credential a team bakes into a bundle lands in code or config."""
 
 
 class UnreadableArchive(Exception):
@@ -95,7 +99,7 @@ def archive_files(archive: Any, prefix: str = "") -> Iterator[tuple[str, bytes]]
 def bundle_findings(archive: Any) -> list[tuple[str, Finding]]:
     findings: list[tuple[str, Finding]] = []
     for name, data in archive_files(archive):
-        if name.endswith(_SKIPPED_SUFFIXES):
+        if name.endswith(_SKIPPED_SUFFIXES) or _PACKAGE_METADATA in name:
             continue
         text = decode_text(data)
         if text is not None:

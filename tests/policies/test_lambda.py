@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pulumi
 import pytest
-import requests
 
 from tests.policies.builders import UNKNOWN, arn, found, report, res
 from tests.policies.corpus import AWS_EXAMPLE_ACCESS_KEY_ID, AWS_EXAMPLE_SECRET_ACCESS_KEY, CREDENTIALS, IDENTIFIERS
+from tools.bundle import build_bundle
 from tools.recorded import RecordedResource
 
 FUNCTION = "aws:lambda/function:Function"
@@ -155,14 +155,20 @@ def test_code_message_names_file_and_line_not_the_value(pack, bundles):
     assert str(bundles["leaked"]) not in messages[0]
 
 
-def test_the_real_handler_directory_and_its_libraries_are_clean(pack):
-    site = Path(requests.__file__).parent.parent
-    members: dict[str, pulumi.Asset | pulumi.Archive] = {
-        lib: pulumi.FileArchive(str(site / lib)) for lib in ("requests", "urllib3", "certifi", "idna")
-    }
-    members["handler"] = pulumi.FileArchive(str(Path(__file__).resolve().parents[2] / "handler"))
-    bundle = pulumi.AssetArchive(members)
-    assert found(pack, function("fn", code=bundle), policy=CODE_RULE) == set()
+def test_the_real_lambda_bundle_is_clean(pack):
+    bundle = build_bundle()
+    assert found(pack, function("fn", code=pulumi.FileArchive(str(bundle.path))), policy=CODE_RULE) == set()
+
+
+def test_package_metadata_is_not_code_but_the_same_line_in_code_is(pack):
+    # A README line from a wheel's METADATA: an image URL whose path is a 32-hex digest.
+    line = '<img src="https://media.example/images/' + RNG.randbytes(16).hex() + '/tenor.gif"/>\n'
+    metadata = pulumi.AssetArchive(
+        {"lib-1.0.dist-info/METADATA": pulumi.StringAsset(line), "app.py": pulumi.StringAsset("import os\n")}
+    )
+    code = pulumi.AssetArchive({"app.py": pulumi.StringAsset(f"BANNER = '{line.strip()}'\n")})
+    functions = [function("metadata", code=metadata), function("code", code=code)]
+    assert found(pack, *functions, policy=CODE_RULE) == {(CODE_RULE, "code")}
 
 
 def test_secret_named_assignments_in_code(pack):

@@ -65,7 +65,10 @@ class LockedSecret(pulumi.ComponentResource):
             )
         self.arn_pattern = context.secret_arn_pattern(args["secret_name"])
         self.key_alias_arn = context.kms_alias_arn(args["key_alias"])
-        child = pulumi.ResourceOptions(parent=self)
+        # Children do not inherit the component's depends_on, and the key and secret policies are what must wait
+        # for the reader roles to exist.
+        readers_exist = opts.depends_on if opts is not None else None
+        child = pulumi.ResourceOptions(parent=self, depends_on=readers_exist)
 
         key = aws.kms.Key(
             f"{name}-key",

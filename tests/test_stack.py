@@ -4,13 +4,14 @@ import json
 import re
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 from policy_sentry.querying.actions import get_actions_that_support_wildcard_arns_only
 
 from components.grants import SECRET_READ_ACTIONS, TABLE_WRITE_ACTIONS
 from tests.stack_inspection import ACCOUNT, contains_unknown, document, of_type, only, statements
-from tools.preview import PreviewError, ProgramRun, run_program
+from tools.preview import PreviewError, ProgramRun, run_program, to_jsonable
 from tools.recorded import UNKNOWN
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,8 +51,8 @@ def run(request) -> ProgramRun:
     return preview(request.param)
 
 
-def identity_statements(run: ProgramRun) -> list[dict]:
-    found = []
+def identity_statements(run: ProgramRun) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
     for resource in run.resources:
         if resource.type in IDENTITY_POLICY_TYPES:
             found.extend(statements(document(resource)).values())
@@ -106,7 +107,7 @@ def test_the_execution_role_grants_one_table_one_secret_and_its_own_logs():
 def test_every_secret_arn_pattern_ends_in_the_six_character_suffix(run):
     # Metric filters match what a caller passes as SecretId (name, partial or full ARN); they grant nothing.
     skipped = ("aws:lambda/function:Function", "aws:cloudwatch/logMetricFilter:LogMetricFilter")
-    text = json.dumps([dict(r.inputs) for r in run.resources if r.type not in skipped])
+    text = json.dumps([to_jsonable(dict(r.inputs)) for r in run.resources if r.type not in skipped])
     patterns = re.findall(r"arn:aws:secretsmanager:[^\"\\]+", text)
 
     assert patterns

@@ -1,4 +1,5 @@
 import pulumi
+import pulumi_aws as aws
 import pytest
 
 from components.aws_context import AwsContext
@@ -126,3 +127,15 @@ def test_outputs_resolve_to_the_secret_and_its_key(mocked):
         assert secret.arn_pattern == PATTERN
 
     return pulumi.Output.all(secret.arn, secret.name, secret.key_arn).apply(check)
+
+
+def test_the_key_and_the_secret_policy_wait_for_the_reader_roles():
+    def build():
+        reader = aws.iam.Role("reader", name="reader", assume_role_policy="{}")
+        LockedSecret("s", secret_args(), opts=pulumi.ResourceOptions(depends_on=[reader]))
+
+    run = run_components(build)
+    reader_urn = only(run, "aws:iam/role:Role").urn
+
+    assert reader_urn in only(run, "aws:kms/key:Key").dependencies
+    assert reader_urn in only(run, "aws:secretsmanager/secretPolicy:SecretPolicy").dependencies

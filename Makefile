@@ -18,8 +18,10 @@ $(STAMP): $(REQUIREMENTS)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -r requirements-dev.txt
 	touch $(STAMP)
 
+# As the first `pulumi preview` of a new stack: computed outputs unknown, every policy of the pack in force
+# (the stack's policyConfig, policies/config/prod.json). Exit 1 on a mandatory violation.
 preview: $(STAMP)
-	$(PY) -m tools.preview --stack prod
+	$(PY) -m tools.preview --stack prod --first-preview
 
 bundle: $(STAMP)
 	$(PY) -m tools.bundle

@@ -2,6 +2,8 @@
 
 import json
 import re
+import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -266,3 +268,24 @@ def test_the_function_ships_the_bundle_with_its_hash():
 def test_bad_config_fails_with_a_message_naming_the_key(overrides, message):
     with pytest.raises(PreviewError, match=re.escape(message)):
         run_program(ROOT, "prod", config_overrides=overrides)
+
+
+@pytest.mark.parametrize("first_preview", [True, False], ids=["first-preview", "later-preview"])
+@pytest.mark.parametrize("stack", ["prod", "dev"])
+def test_the_real_stack_passes_the_policy_pack_through_the_offline_preview(stack, first_preview):
+    # WHEN the stack is previewed as `make preview` does, with its own policy config (Pulumi.<stack>.yaml)
+    flags = ["--first-preview"] if first_preview else []
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.preview", "--stack", stack, "--json", *flags],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    # THEN no policy is violated, not even as advisory, and none met a value it could not know
+    assert result.returncode == 0, result.stderr + result.stdout[-2000:]
+    document = json.loads(result.stdout)
+    assert document["violations"] == []
+    assert document["policy_pack"] == {"name": "keyless-guard", "version": "0.1.0", "not_run_for_unknowns": 0}
+    assert len(document["resources"]) == len(preview(stack, first_preview).resources)

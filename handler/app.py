@@ -6,7 +6,6 @@ import functools
 import logging
 import os
 import time
-from typing import TYPE_CHECKING
 
 import boto3
 import json_logging
@@ -18,10 +17,6 @@ from results_store import ResultsStore
 from secret_cache import CacheOutcome, SecretCache, SecretRead
 from time_budget import Clock, LambdaContext, TimeBudget
 from weather_api import Reading, WeatherApi, WeatherReport, build_session
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 # Standard mode: three attempts with jittered backoff and a client-side retry quota. The timeouts are short
 # because both services answer in milliseconds; a hung connection is better retried than waited for.
@@ -51,27 +46,19 @@ class IngestFunction:
         self._clock = clock
 
     @classmethod
-    def from_settings(
-        cls,
-        settings: Settings,
-        *,
-        secrets_client: SecretsManagerClient | None = None,
-        dynamodb_client: DynamoDBClient | None = None,
-        clock: Clock = time.monotonic,
-    ) -> IngestFunction:
-        """Build the clients (endpoints, region and credentials come from botocore's usual sources)."""
-        secrets_client = secrets_client or boto3.client("secretsmanager", config=AWS_CLIENT_CONFIG)
-        dynamodb_client = dynamodb_client or boto3.client("dynamodb", config=AWS_CLIENT_CONFIG)
+    def from_settings(cls, settings: Settings, *, clock: Clock = time.monotonic) -> IngestFunction:
+        """Build the clients; endpoints, region and credentials come from botocore's usual sources (so
+        AWS_ENDPOINT_URL works for tests without a setting of this function's own)."""
         return cls(
             SecretCache(
-                secrets_client,
+                boto3.client("secretsmanager", config=AWS_CLIENT_CONFIG),
                 settings.secret_id,
                 ttl_seconds=settings.secret_cache_ttl_seconds,
                 clock=clock,
                 on_fetch=json_logging.SECRET_REDACTOR.remember,
             ),
             WeatherApi(settings.api_base_url, build_session()),
-            ResultsStore(dynamodb_client, settings.table_name),
+            ResultsStore(boto3.client("dynamodb", config=AWS_CLIENT_CONFIG), settings.table_name),
             clock=clock,
         )
 

@@ -149,6 +149,7 @@ class SecretCache:
             if entry is not None and entry.is_servable(now) and self._too_soon(now, forced=forced):
                 return entry.hit if entry.is_fresh(now) else SecretRead(entry.key, CacheOutcome.STALE)
             self._last_attempt_at = now
+            # Counted as failed until it succeeds, whatever it raises.
             self._last_attempt_failed = True
             try:
                 key = self._fetch()

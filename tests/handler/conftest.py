@@ -3,6 +3,7 @@ that fails any test after which a test API key shows up in stdout, stderr or a l
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -21,7 +22,7 @@ from moto.server import ThreadedMotoServer
 from pytest_httpserver import HTTPServer
 from secret_cache import ApiKey
 
-from tests.handler.doubles import OperationRecorder, count_leaks
+from tests.handler.doubles import FakeClock, OperationRecorder, count_leaks
 from tests.handler.fake_weather_api import FakeWeatherApi
 
 if TYPE_CHECKING:
@@ -259,6 +260,21 @@ def handler_operations() -> Iterator[OperationRecorder]:
     yield recorder
     app.ingest_function_for.cache_clear()
     boto3.DEFAULT_SESSION = None
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def root_output() -> Iterator[io.StringIO]:
+    """A root handler writing to a buffer, there before configure() runs, as the Lambda runtime's handler is."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logging.getLogger().addHandler(handler)
+    yield stream
+    logging.getLogger().removeHandler(handler)
 
 
 @pytest.fixture(autouse=True)

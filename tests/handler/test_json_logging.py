@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import json_logging
 import pytest
@@ -15,28 +15,18 @@ from requests.exceptions import InvalidHeader
 from tests.handler.doubles import count_leaks
 
 
-@pytest.fixture
-def output() -> Iterator[io.StringIO]:
-    """A root handler writing to a buffer, present before configure() as the Lambda runtime's handler is."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    logging.getLogger().addHandler(handler)
-    yield stream
-    logging.getLogger().removeHandler(handler)
-
-
 def lines(stream: io.StringIO) -> list[dict[str, object]]:
     return [json.loads(line) for line in stream.getvalue().splitlines()]
 
 
-def test_a_record_becomes_one_json_line_with_the_bound_context_and_its_extra_fields(output: io.StringIO) -> None:
+def test_a_record_becomes_one_json_line_with_the_bound_context_and_its_extra_fields(root_output: io.StringIO) -> None:
     json_logging.configure(logging.INFO)
 
     with json_logging.bound(request_id="req-42"):
         logging.getLogger("app").info("fetched the weather", extra={"city": "Seville", "readings": 2})
     logging.getLogger("app").info("outside")
 
-    first, second = lines(output)
+    first, second = lines(root_output)
     assert set(first) == {"timestamp", "level", "logger", "message", "request_id", "city", "readings"}
     assert (first["level"], first["logger"], first["message"]) == ("INFO", "app", "fetched the weather")
     assert (first["request_id"], first["city"], first["readings"]) == ("req-42", "Seville", 2)
@@ -44,7 +34,7 @@ def test_a_record_becomes_one_json_line_with_the_bound_context_and_its_extra_fie
     assert "request_id" not in second
 
 
-def test_an_exception_is_logged_as_one_field_of_the_same_line(output: io.StringIO) -> None:
+def test_an_exception_is_logged_as_one_field_of_the_same_line(root_output: io.StringIO) -> None:
     json_logging.configure(logging.INFO)
 
     try:
@@ -52,12 +42,12 @@ def test_an_exception_is_logged_as_one_field_of_the_same_line(output: io.StringI
     except ValueError:
         logging.getLogger("app").exception("failed")
 
-    (line,) = lines(output)
+    (line,) = lines(root_output)
     assert str(line["exception"]).startswith("Traceback (most recent call last):")
     assert str(line["exception"]).endswith("ValueError: boom")
 
 
-def test_configure_sets_the_level_and_keeps_body_logging_libraries_at_info_or_above(output: io.StringIO) -> None:
+def test_configure_sets_the_level_and_keeps_body_logging_libraries_at_info_or_above(root_output: io.StringIO) -> None:
     json_logging.configure(logging.DEBUG)
     debug_levels = {name: logging.getLogger(name).getEffectiveLevel() for name in json_logging.BODY_LOGGERS}
     json_logging.configure(logging.ERROR)
@@ -68,7 +58,7 @@ def test_configure_sets_the_level_and_keeps_body_logging_libraries_at_info_or_ab
     assert error_levels == dict.fromkeys(("botocore", "boto3", "s3transfer"), logging.ERROR)
 
 
-def test_configure_is_idempotent(output: io.StringIO) -> None:
+def test_configure_is_idempotent(root_output: io.StringIO) -> None:
     handlers_before = list(logging.getLogger().handlers)
 
     json_logging.configure(logging.INFO)
@@ -77,7 +67,7 @@ def test_configure_is_idempotent(output: io.StringIO) -> None:
 
     assert logging.getLogger().handlers == handlers_before
     assert all(handler.filters.count(SECRET_REDACTOR) == 1 for handler in handlers_before)
-    assert [line["message"] for line in lines(output)] == ["once"]
+    assert [line["message"] for line in lines(root_output)] == ["once"]
 
 
 def test_configure_adds_a_stdout_handler_when_the_root_logger_has_none(
@@ -100,7 +90,7 @@ def remembered_key(make_key: Callable[[], str]) -> str:
 
 
 def test_a_remembered_key_is_redacted_from_message_arguments_extras_and_exception_text(
-    output: io.StringIO, caplog: pytest.LogCaptureFixture, remembered_key: str
+    root_output: io.StringIO, caplog: pytest.LogCaptureFixture, remembered_key: str
 ) -> None:
     json_logging.configure(logging.INFO)
     library = logging.getLogger("urllib3.connectionpool")
@@ -112,11 +102,11 @@ def test_a_remembered_key_is_redacted_from_message_arguments_extras_and_exceptio
         library.warning("Retrying after %s", f"error with {remembered_key}", exc_info=True)
     library.warning("plain", extra={"detail": {"nested": [remembered_key]}})
 
-    written = output.getvalue()
+    written = root_output.getvalue()
     leaks = count_leaks([remembered_key], [written, *(repr(vars(record)) for record in caplog.records)])
     assert leaks == 0
     assert written.count(REDACTED) >= 4
-    assert [line["message"] for line in lines(output)] == [f"Retrying after error with {REDACTED}", "plain"]
+    assert [line["message"] for line in lines(root_output)] == [f"Retrying after error with {REDACTED}", "plain"]
 
 
 @pytest.mark.parametrize(

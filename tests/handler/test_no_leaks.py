@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import logging
 import os
-from collections.abc import Iterator
 
 import app
 import json_logging
@@ -17,15 +16,6 @@ from handler_settings import Settings
 from tests.handler.conftest import StoredSecret
 from tests.handler.doubles import FakeClock, FakeContext, count_leaks
 from tests.handler.fake_weather_api import FakeWeatherApi
-
-
-@pytest.fixture
-def root_output() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    logging.getLogger().addHandler(handler)
-    yield stream
-    logging.getLogger().removeHandler(handler)
 
 
 @pytest.mark.usefixtures("handler_env", "handler_operations")

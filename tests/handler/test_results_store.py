@@ -31,11 +31,6 @@ def calls(client: DynamoDBClient) -> OperationRecorder:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def store(client: DynamoDBClient, table: StoredTable, clock: FakeClock) -> ResultsStore:
     # The largest jitter draw every time, so each backoff is its upper bound: 0.1, 0.2, 0.4, ... s.
     return ResultsStore(client, table.name, sleep=clock.sleep, jitter_source=lambda: 1.0)

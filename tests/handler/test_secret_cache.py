@@ -37,11 +37,6 @@ def calls(client: SecretsManagerClient) -> OperationRecorder:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def new_cache(client: SecretsManagerClient, secret: StoredSecret, clock: FakeClock) -> Callable[..., SecretCache]:
     def build(**overrides: Any) -> SecretCache:
         settings: dict[str, Any] = {"ttl_seconds": TTL, "clock": clock, "jitter_source": lambda: 0.0}

@@ -189,3 +189,18 @@ def test_the_command_prints_path_hash_and_size(bundle: LambdaBundle, shared_buil
         f"sha256 (base64): {bundle.sha256_base64}",
         f"size: {bundle.size_bytes} bytes",
     ]
+
+
+def test_the_handler_imports_from_the_bundle_with_boto3_from_the_runtime(bundle: LambdaBundle, tmp_path: Path) -> None:
+    with zipfile.ZipFile(bundle.path) as archive:
+        archive.extractall(tmp_path)
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import app, requests; "
+        "print(app.lambda_handler.__module__, requests.__file__.startswith(sys.argv[1]))"
+    )
+
+    # This machine's Python is not the Lambda's, and the arm64 extensions are skipped, as charset_normalizer
+    # allows; every pure-Python module the handler needs must still come from the zip.
+    result = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True, check=True)
+
+    assert result.stdout.split() == ["app", "True"]

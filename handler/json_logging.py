@@ -1,9 +1,9 @@
-"""Structured JSON log lines, and a filter that keeps secrets out of every record as a second line of defence.
+"""Structured JSON log lines, and what keeps secrets out of them.
 
-The first line of defence is that this function never logs a key, a secret value or a header. The second is here:
+The first line of defence is that this function never logs a key, a secret value or a header. Two more are here:
 `configure()` keeps botocore from logging request and response bodies (at DEBUG it logs whole responses,
-GetSecretValue's SecretString included) and puts `SECRET_REDACTOR` on every root handler, so a key that reaches a
-record anyway, for example inside a library's exception text, is replaced before any handler formats it.
+GetSecretValue's SecretString included), and puts `SECRET_REDACTOR` on every root handler, so that a key that
+reaches a record anyway, for example inside a library's exception text, is replaced before any handler formats it.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class SecretRedactor(logging.Filter):
         """Redact this value from now on."""
         with self._lock:
             kept = tuple(known for known in self._secrets if known != secret)
-            self._secrets = ((secret, *kept))[: self._max_remembered]
+            self._secrets = (secret, *kept)[: self._max_remembered]
 
     def redact(self, text: str) -> str:
         for secret in self._secrets:

@@ -1,5 +1,7 @@
 """Errors the ingest function reports. Messages name what is wrong and never carry a secret value."""
 
+from botocore.exceptions import ClientError
+
 
 class IngestError(Exception):
     """Base class for every error this function raises on purpose."""
@@ -35,3 +37,10 @@ class UnstorableReadingError(IngestError):
 
 class ResultsNotWrittenError(IngestError):
     """DynamoDB left items unwritten when the invocation's time ran out or it rejected the write."""
+
+
+def aws_error_name(exc: Exception) -> str:
+    """The error code of an AWS error response, else the exception's type: enough to act on, free of any value."""
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code", "ClientError"))
+    return type(exc).__name__

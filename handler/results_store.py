@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Final, cast
 
 from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
-from exceptions import ResultsNotWrittenError, UnstorableReadingError
+from exceptions import ResultsNotWrittenError, UnstorableReadingError, aws_error_name
 from time_budget import TimeBudget
 from weather_api import Reading
 
@@ -71,7 +71,7 @@ class ResultsStore:
                 response = self._client.batch_write_item(RequestItems={self._table_name: batch})
             except (BotoCoreError, ClientError) as exc:
                 raise self._not_written(
-                    len(batch) + len(pending), total, f"BatchWriteItem failed ({_error_code(exc)})"
+                    len(batch) + len(pending), total, f"BatchWriteItem failed ({aws_error_name(exc)})"
                 ) from exc
             unprocessed = cast(
                 "list[WriteRequestTypeDef]", response.get("UnprocessedItems", {}).get(self._table_name, [])
@@ -114,9 +114,3 @@ def _put_request(reading: Reading) -> PutRequestTypeDef:
             f"the reading for {reading['city']!r} at {reading['observed_at']!r} holds a value DynamoDB "
             f"cannot store ({type(exc).__name__})"
         ) from exc
-
-
-def _error_code(exc: BotoCoreError | ClientError) -> str:
-    if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code", "ClientError"))
-    return type(exc).__name__

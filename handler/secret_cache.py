@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Final, NamedTuple, final
 
 from botocore.exceptions import BotoCoreError, ClientError
-from exceptions import SecretFormatError, SecretUnavailableError
+from exceptions import SecretFormatError, SecretUnavailableError, aws_error_name
 from time_budget import Clock
 
 if TYPE_CHECKING:
@@ -180,7 +180,7 @@ class SecretCache:
     def _serve_after_failure(
         self, entry: ExpirableValue | None, now: float, exc: BotoCoreError | ClientError | SecretFormatError
     ) -> SecretRead:
-        reason = _failure_reason(exc)
+        reason = aws_error_name(exc)
         if entry is None or not entry.is_servable(now):
             if isinstance(exc, SecretFormatError):
                 raise exc
@@ -219,10 +219,3 @@ def _api_key_from(secret_string: str | None, secret_id: str) -> str:
         # requests would refuse it as a header value, and its error message would quote the value.
         raise SecretFormatError(f"{expected}; the key must be visible ASCII characters without spaces")
     return key
-
-
-def _failure_reason(exc: Exception) -> str:
-    """The error code or exception type: enough to act on, and free of any value."""
-    if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code", "ClientError"))
-    return type(exc).__name__

@@ -25,7 +25,6 @@ from detect_secrets.settings import default_settings
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "policies"))
 
 from keyless_guard.detectors import value_findings
-
 from tests.policies.corpus import CREDENTIALS, IDENTIFIERS, samples
 
 

@@ -8,8 +8,9 @@ import os
 import time
 
 import boto3
-import json_logging
 from botocore.config import Config
+
+import json_logging
 from exceptions import ApiKeyRejectedError, IngestError, InvalidEventError
 from handler_settings import Settings
 from ingest_event import cities_from_event

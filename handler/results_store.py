@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Final, cast
 
 from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
+
 from exceptions import ResultsNotWrittenError, UnstorableReadingError, aws_error_name
 from time_budget import TimeBudget
 from weather_api import Reading

@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Final, NamedTuple, final
 
 from botocore.exceptions import BotoCoreError, ClientError
+
 from exceptions import SecretFormatError, SecretUnavailableError, aws_error_name
 from time_budget import Clock
 

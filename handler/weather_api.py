@@ -13,12 +13,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 import requests
-from exceptions import ApiKeyRejectedError, WeatherApiError
 from requests.adapters import HTTPAdapter
-from secret_cache import ApiKey
-from time_budget import TimeBudget
 from urllib3.exceptions import MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
+
+from exceptions import ApiKeyRejectedError, WeatherApiError
+from secret_cache import ApiKey
+from time_budget import TimeBudget
 
 if TYPE_CHECKING:
     from urllib3.connectionpool import ConnectionPool

@@ -1,7 +1,8 @@
 """The keyless-guard policy pack. Building PolicyPack starts the gRPC server and blocks: never import this module."""
 
-from keyless_guard.pack import PACK_NAME, RULES
 from pulumi_policy import EnforcementLevel, PolicyPack
+
+from keyless_guard.pack import PACK_NAME, RULES
 
 PolicyPack(
     name=PACK_NAME,

@@ -6,7 +6,6 @@ the handler's IAM_ACTIONS; this test ties those constants to what the component 
 
 import results_store
 import secret_cache
-
 from components.grants import SECRET_READ_ACTIONS, TABLE_WRITE_ACTIONS, SecretReadGrant, TableWriteGrant
 
 

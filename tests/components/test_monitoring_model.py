@@ -3,7 +3,6 @@ import math
 from typing import Any
 
 import pytest
-from secret_cache import DEFAULT_JITTER_RATIO
 
 from components.aws_context import AwsContext
 from components.monitoring_model import (
@@ -16,6 +15,7 @@ from components.monitoring_model import (
     SecretReads,
     read_spike_threshold,
 )
+from secret_cache import DEFAULT_JITTER_RATIO
 from tests.stack_inspection import ACCOUNT, REGION
 
 CONTEXT = AwsContext("aws", REGION, ACCOUNT)

@@ -13,15 +13,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import app
 import boto3
-import json_logging
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 from moto.server import ThreadedMotoServer
 from pytest_httpserver import HTTPServer
-from secret_cache import ApiKey
 
+import app
+import json_logging
+from secret_cache import ApiKey
 from tests.handler.doubles import FakeClock, OperationRecorder, count_leaks
 from tests.handler.fake_weather_api import FakeWeatherApi
 

@@ -12,6 +12,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 from botocore.hooks import BaseEventHooks
 from botocore.model import OperationModel
+
 from secret_cache import ApiKey
 
 

@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
-import app
 import boto3
-import json_logging
 import pytest
+
+import app
+import json_logging
 import results_store
 import secret_cache
 from exceptions import (
@@ -29,7 +30,6 @@ from exceptions import (
     WeatherApiError,
 )
 from handler_settings import Settings
-
 from tests.handler.conftest import StoredSecret, StoredTable
 from tests.handler.doubles import FakeClock, FakeContext, OperationRecorder, UnprocessedItemsInjector
 from tests.handler.fake_weather_api import FakeWeatherApi, SeenRequest, readings_for

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+
 from exceptions import ConfigurationError
 from handler_settings import Settings
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from exceptions import InvalidEventError
 from ingest_event import MAX_CITIES, cities_from_event
 

@@ -7,11 +7,11 @@ import json
 import logging
 from collections.abc import Callable
 
-import json_logging
 import pytest
-from json_logging import REDACTED, SECRET_REDACTOR, JsonFormatter, SecretRedactor
 from requests.exceptions import InvalidHeader
 
+import json_logging
+from json_logging import REDACTED, SECRET_REDACTOR, JsonFormatter, SecretRedactor
 from tests.handler.doubles import count_leaks
 
 

@@ -8,11 +8,11 @@ import io
 import logging
 import os
 
+import pytest
+
 import app
 import json_logging
-import pytest
 from handler_settings import Settings
-
 from tests.handler.conftest import StoredSecret
 from tests.handler.doubles import FakeClock, FakeContext, count_leaks
 from tests.handler.fake_weather_api import FakeWeatherApi

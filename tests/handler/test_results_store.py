@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 import boto3
 import pytest
 from botocore.config import Config
+
 from exceptions import ResultsNotWrittenError, UnstorableReadingError
 from results_store import BATCH_SIZE, IAM_ACTIONS, ResultsStore
-from time_budget import TimeBudget
-from weather_api import Reading
-
 from tests.handler.conftest import StoredTable
 from tests.handler.doubles import FakeClock, OperationRecorder, UnprocessedItemsInjector
+from time_budget import TimeBudget
+from weather_api import Reading
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -11,9 +11,9 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
+
 from exceptions import SecretFormatError, SecretUnavailableError
 from secret_cache import IAM_ACTIONS, ApiKey, CacheOutcome, SecretCache, SecretRead
-
 from tests.handler.conftest import StoredSecret
 from tests.handler.doubles import FakeClock, OperationRecorder, SecretsManagerFault, same_key
 

@@ -7,16 +7,16 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from exceptions import ApiKeyRejectedError, WeatherApiError
 from pytest_httpserver import HTTPServer
-from secret_cache import ApiKey
-from time_budget import TimeBudget
-from weather_api import WeatherApi, build_session, default_retry
 from werkzeug import Response
 
+from exceptions import ApiKeyRejectedError, WeatherApiError
+from secret_cache import ApiKey
 from tests.handler.conftest import StoredSecret
 from tests.handler.doubles import FakeClock
 from tests.handler.fake_weather_api import FakeWeatherApi, SeenRequest
+from time_budget import TimeBudget
+from weather_api import WeatherApi, build_session, default_retry
 
 
 @pytest.fixture

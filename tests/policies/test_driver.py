@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pulumi
 import pytest
-from keyless_guard.pack import RULES
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
+from keyless_guard.pack import RULES
 from tests.policies.builders import UNKNOWN, report, res
 from tools.policy_client import (
     ARCHIVE_SIG,

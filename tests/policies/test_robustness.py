@@ -7,9 +7,9 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from keyless_guard.framework import Rule
 from keyless_guard.pack import RULES
-
 from tests.policies.builders import UNKNOWN, res, stack
 from tools.policy_client import run_pack
 

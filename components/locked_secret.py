@@ -15,6 +15,7 @@ import pulumi_aws as aws
 from components.aws_context import AwsContext
 from components.grants import SECRET_READ_ACTIONS
 from components.iam import PolicyDocument, Principal, Statement
+from components.managed_key import create_managed_key
 
 
 class LockedSecretArgs(TypedDict):
@@ -64,21 +65,21 @@ class LockedSecret(pulumi.ComponentResource):
                 f"LockedSecret {name}: recovery_window_days must be between 7 and 30, got {recovery_window}"
             )
         self.arn_pattern = context.secret_arn_pattern(args["secret_name"])
-        self.key_alias_arn = context.kms_alias_arn(args["key_alias"])
         # Children do not inherit the component's depends_on, and the key and secret policies are what must wait
         # for the reader roles to exist.
         readers_exist = opts.depends_on if opts is not None else None
         child = pulumi.ResourceOptions(parent=self, depends_on=readers_exist)
 
-        key = aws.kms.Key(
+        managed = create_managed_key(
             f"{name}-key",
+            context=context,
             description=f"Encrypts the secret {args['secret_name']}; decrypt only through Secrets Manager.",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            policy=self._key_policy(context, readers).to_json(),
-            opts=child,
+            alias=args["key_alias"],
+            service_statements=(self._decrypt_statement(context, readers),),
+            parent=self,
+            depends_on=readers_exist,
         )
-        alias = aws.kms.Alias(f"{name}-key-alias", name=args["key_alias"], target_key_id=key.key_id, opts=child)
+        self.key_alias_arn = managed.alias_arn
         self.secret = aws.secretsmanager.Secret(
             f"{name}-secret",
             name=args["secret_name"],
@@ -86,7 +87,7 @@ class LockedSecret(pulumi.ComponentResource):
             # The alias ARN is known at preview (the key's ARN is not), so the policy pack can check the key.
             kms_key_id=self.key_alias_arn,
             recovery_window_in_days=recovery_window,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[alias]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[managed.alias]),
         )
         aws.secretsmanager.SecretPolicy(
             f"{name}-policy",
@@ -107,34 +108,22 @@ class LockedSecret(pulumi.ComponentResource):
 
         self.arn = self.secret.arn
         self.name = self.secret.name
-        self.key_arn = key.arn
+        self.key_arn = managed.key.arn
         self.register_outputs({"arn": self.arn, "name": self.name, "keyArn": self.key_arn})
 
-    def _key_policy(self, context: AwsContext, readers: tuple[str, ...]) -> PolicyDocument:
+    def _decrypt_statement(self, context: AwsContext, readers: tuple[str, ...]) -> Statement:
         # In a key policy, Resource "*" means "this key": a key policy cannot name another key.
-        return PolicyDocument(
-            (
-                # AWS's default key policy statement: it delegates administration to IAM in this account. Without
-                # it only this document could manage the key, and one bad update would make it unmanageable.
-                Statement(
-                    sid="EnableIamPolicies",
-                    principal=Principal.aws(context.account_root_arn),
-                    actions=("kms:*",),
-                    resources=("*",),
-                ),
-                Statement(
-                    sid="DecryptThroughSecretsManagerForThisSecret",
-                    principal=Principal.aws(*readers),
-                    actions=("kms:Decrypt",),
-                    resources=("*",),
-                    conditions={
-                        "StringEquals": {"kms:ViaService": context.service_host("secretsmanager")},
-                        # Secrets Manager puts the secret's full ARN in the encryption context; the pattern ties
-                        # the grant to this secret even though its random suffix is not known yet.
-                        "StringLike": {"kms:EncryptionContext:SecretARN": self.arn_pattern},
-                    },
-                ),
-            )
+        return Statement(
+            sid="DecryptThroughSecretsManagerForThisSecret",
+            principal=Principal.aws(*readers),
+            actions=("kms:Decrypt",),
+            resources=("*",),
+            conditions={
+                "StringEquals": {"kms:ViaService": context.service_host("secretsmanager")},
+                # Secrets Manager puts the secret's full ARN in the encryption context; the pattern ties the
+                # grant to this secret even though its random suffix is not known yet.
+                "StringLike": {"kms:EncryptionContext:SecretARN": self.arn_pattern},
+            },
         )
 
     @staticmethod

@@ -45,11 +45,13 @@ def create_managed_key(
     alias: str,
     service_statements: Sequence[Statement],
     parent: pulumi.Resource,
+    depends_on: pulumi.Input[Sequence[pulumi.Input[pulumi.Resource]] | pulumi.Resource] | None = None,
 ) -> ManagedKey:
     """A symmetric key with rotation on, a 30-day deletion window, an alias, and a policy made of the account's
-    administration statement followed by `service_statements`."""
+    administration statement followed by `service_statements`. `depends_on` names the resources the policy's
+    principals are, since KMS rejects a policy naming a principal that does not exist yet."""
     policy = PolicyDocument((account_administration(context), *service_statements))
-    child = pulumi.ResourceOptions(parent=parent)
+    child = pulumi.ResourceOptions(parent=parent, depends_on=depends_on)
     key = aws.kms.Key(
         resource_name,
         description=description,

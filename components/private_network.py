@@ -21,8 +21,11 @@ from components.grants import SECRET_READ_ACTIONS, TABLE_WRITE_ACTIONS
 from components.iam import PolicyDocument, Principal, Statement
 
 NETWORK_TAG_KEY = "keyless-ingest-network"
-"""Tag on the subnets and security groups this component creates. The execution role may attach network
-interfaces only to resources carrying it, since their ids are not known when the role's policy is written."""
+"""Tag on the function's own private subnets and security group, and on nothing else (not the public subnet, not the
+endpoint's security group). The execution role may attach network interfaces only to resources carrying it, since
+their ids are not known when the role's policy is written."""
+MEMBER_TAG_KEY = "keyless-ingest-network-member"
+"""Tag on every resource of the network, for finding and costing them; grants nothing."""
 
 HTTPS = 443
 NetworkMode = Literal["create", "existing"]
@@ -121,7 +124,8 @@ class PrivateNetwork(pulumi.ComponentResource):
         self._name = name
         self._context = args["context"]
         self._child = pulumi.ResourceOptions(parent=self)
-        self._tags = {NETWORK_TAG_KEY: name}
+        self._tags = {MEMBER_TAG_KEY: name}
+        self._placement_tags = {**self._tags, NETWORK_TAG_KEY: name}
         self.nat_gateway_id = None
 
         if args["mode"] == "create":
@@ -205,19 +209,9 @@ class PrivateNetwork(pulumi.ComponentResource):
         route_table = aws.ec2.RouteTable(f"{name}-private", vpc_id=vpc.id, tags=self._tags, opts=child)
         subnets = []
         for index, zone in enumerate(zones[:2]):
-            subnet = aws.ec2.Subnet(
-                f"{name}-private-{index}",
-                vpc_id=vpc.id,
-                cidr_block=str(ranges[index]),
-                availability_zone=zone,
-                map_public_ip_on_launch=False,
-                tags={**self._tags, "Name": f"{name}-private-{zone}"},
-                opts=child,
+            subnets.append(
+                self._subnet(f"{name}-private-{index}", vpc, str(ranges[index]), zone, route_table, for_function=True)
             )
-            aws.ec2.RouteTableAssociation(
-                f"{name}-private-{index}", subnet_id=subnet.id, route_table_id=route_table.id, opts=child
-            )
-            subnets.append(subnet)
         self.vpc_id = vpc.id
         self.subnet_ids = pulumi.Output.all(*[subnet.id for subnet in subnets])
         self._route_table_ids: pulumi.Input[Sequence[pulumi.Input[str]]] = [route_table.id]
@@ -238,18 +232,7 @@ class PrivateNetwork(pulumi.ComponentResource):
             gateway_id=gateway.id,
             opts=child,
         )
-        public = aws.ec2.Subnet(
-            f"{name}-public",
-            vpc_id=vpc.id,
-            cidr_block=cidr,
-            availability_zone=zone,
-            map_public_ip_on_launch=False,
-            tags={**self._tags, "Name": f"{name}-public-{zone}"},
-            opts=child,
-        )
-        aws.ec2.RouteTableAssociation(
-            f"{name}-public", subnet_id=public.id, route_table_id=public_routes.id, opts=child
-        )
+        public = self._subnet(f"{name}-public", vpc, cidr, zone, public_routes, for_function=False)
         address = aws.ec2.Eip(f"{name}-nat", domain="vpc", tags=self._tags, opts=child)
         nat = aws.ec2.NatGateway(
             f"{name}-nat",
@@ -266,6 +249,23 @@ class PrivateNetwork(pulumi.ComponentResource):
             opts=child,
         )
         return nat.id
+
+    def _subnet(
+        self, name: str, vpc: aws.ec2.Vpc, cidr: str, zone: str, routes: aws.ec2.RouteTable, *, for_function: bool
+    ) -> aws.ec2.Subnet:
+        """A subnet in one zone, associated with `routes`; nothing in it gets a public address on launch. Only a
+        subnet `for_function` carries the tag that lets the execution role place interfaces in it."""
+        subnet = aws.ec2.Subnet(
+            name,
+            vpc_id=vpc.id,
+            cidr_block=cidr,
+            availability_zone=zone,
+            map_public_ip_on_launch=False,
+            tags={**(self._placement_tags if for_function else self._tags), "Name": f"{name}-{zone}"},
+            opts=self._child,
+        )
+        aws.ec2.RouteTableAssociation(name, subnet_id=subnet.id, route_table_id=routes.id, opts=self._child)
+        return subnet
 
     def _adopt_vpc(self, args: PrivateNetworkArgs) -> str:
         vpc_id = args.get("vpc_id", "")
@@ -306,7 +306,7 @@ class PrivateNetwork(pulumi.ComponentResource):
             vpc_id=self.vpc_id,
             ingress=[],
             egress=egress,
-            tags=self._tags,
+            tags=self._placement_tags,
             opts=self._child,
         )
 

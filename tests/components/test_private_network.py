@@ -1,7 +1,7 @@
 import pytest
 
 from components.aws_context import AwsContext
-from components.private_network import NETWORK_TAG_KEY, PrivateNetwork, PrivateNetworkArgs
+from components.private_network import MEMBER_TAG_KEY, NETWORK_TAG_KEY, PrivateNetwork, PrivateNetworkArgs
 from tests.stack_inspection import ACCOUNT, REGION, document, of_type, only, run_components, statements
 
 CONTEXT = AwsContext("aws", REGION, ACCOUNT)
@@ -42,6 +42,10 @@ def test_create_mode_builds_two_private_subnets_in_two_zones_and_no_route_to_the
     assert {s.inputs["cidrBlock"] for s in subnets} == {"10.42.0.0/18", "10.42.64.0/18"}
     assert all(s.inputs["mapPublicIpOnLaunch"] is False for s in subnets)
     assert all(s.inputs["tags"][NETWORK_TAG_KEY] == "net" for s in subnets)
+    tagged_for_the_function = {r.name for r in created.resources if NETWORK_TAG_KEY in r.inputs.get("tags", {})}
+    assert tagged_for_the_function == {"net-private-0", "net-private-1", "net-lambda"}
+    endpoint_sg = only(created, "aws:ec2/securityGroup:SecurityGroup", "net-endpoint")
+    assert endpoint_sg.inputs["tags"] == {MEMBER_TAG_KEY: "net"}
     assert of_type(created, "aws:ec2/internetGateway:InternetGateway") == []
     assert of_type(created, "aws:ec2/natGateway:NatGateway") == []
     assert of_type(created, "aws:ec2/route:Route") == []
@@ -107,6 +111,7 @@ def test_nat_option_adds_a_public_path_and_opens_https_egress():
 
     nat = only(run, "aws:ec2/natGateway:NatGateway")
     public = only(run, "aws:ec2/subnet:Subnet", "net-public")
+    assert NETWORK_TAG_KEY not in public.inputs["tags"]  # the function may not place interfaces there
     assert nat.property_dependencies["subnetId"] == (public.urn,)
     only(run, "aws:ec2/internetGateway:InternetGateway")
     default_route = only(run, "aws:ec2/route:Route", "net-private-default")

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal, cast
 from urllib.parse import urlsplit
 
 import pulumi
 import pulumi_aws as aws
 
 from components.aws_context import AwsContext
-from components.grants import SecretReadGrant, TableWriteGrant
 from components.least_privilege_function import LeastPrivilegeFunction
 from components.locked_secret import LockedSecret
 from components.log_encryption_key import LogEncryptionKey
@@ -158,7 +156,7 @@ def read_settings(config: pulumi.Config, project: str, stack: str) -> StackSetti
         secret_cache_ttl_seconds=ttl,
         log_level=log_level,
         log_retention_days=retention,
-        network_mode=cast(Literal["create", "existing"], network_mode),
+        network_mode=NetworkMode(network_mode),
         vpc_cidr=vpc_cidr,
         enable_nat_gateway=enable_nat_gateway,
         vpc_id=vpc_id,
@@ -250,7 +248,8 @@ def main() -> None:
                 "SECRET_CACHE_TTL_SECONDS": str(settings.secret_cache_ttl_seconds),
                 "LOG_LEVEL": settings.log_level,
             },
-            "grants": [TableWriteGrant(table.known_arn), SecretReadGrant(secret_arn_pattern)],
+            "writable_table_arns": [table.known_arn],
+            "readable_secret_arns": [secret_arn_pattern],
             "placement": network.placement,
             "log_retention_days": settings.log_retention_days,
             "log_kms_key_arn": log_key.arn if log_key else None,

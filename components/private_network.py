@@ -6,12 +6,10 @@ secret and the one table. Calling a third-party API needs internet egress, which
 adds: without it the function reaches AWS privately and nothing else.
 """
 
-from __future__ import annotations
-
 import ipaddress
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal, NotRequired, TypedDict
+from enum import StrEnum
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -28,12 +26,22 @@ MEMBER_TAG_KEY = "keyless-ingest-network-member"
 """Tag on every resource of the network, for finding and costing them; grants nothing."""
 
 HTTPS = 443
-NetworkMode = Literal["create", "existing"]
+
+
+class NetworkMode(StrEnum):
+    """Whether PrivateNetwork builds the VPC or adopts one."""
+
+    CREATE = "create"
+    """Create a VPC with two private subnets."""
+    EXISTING = "existing"
+    """Adopt an existing VPC and its private subnets."""
 
 
 class PrivateNetworkArgs(TypedDict):
-    context: AwsContext
-    """Partition, region and account."""
+    """Inputs of PrivateNetwork."""
+
+    context: NotRequired[AwsContext]
+    """Partition, region and account. Default: read through this component's provider."""
     mode: NetworkMode
     """`create` a VPC with two private subnets, or adopt an `existing` VPC and its subnets."""
     secret_arn_pattern: str
@@ -55,55 +63,63 @@ class PrivateNetworkArgs(TypedDict):
     """`existing` only: the route tables of those subnets, for the DynamoDB gateway endpoint."""
 
 
-@dataclass(frozen=True)
-class FunctionPlacement:
-    """Where a function runs in the network, and the narrowest network-interface grant that allows it."""
+class FunctionPlacement(TypedDict):
+    """Where a function runs in the network. PrivateNetwork's `placement` builds it for its own subnets."""
 
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """Private subnets for the function's network interfaces."""
     security_group_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
-    subnet_arns: tuple[str, ...]
-    """Exact subnet ARNs when the subnet ids are known at preview; empty when the subnets are created here."""
-    tag_value: str
-    """Value of NETWORK_TAG_KEY on the subnets and security groups created here."""
+    """Security groups of the function."""
+    network_tag_value: str
+    """Value of the `keyless-ingest-network` tag on those security groups, and on the subnets unless `subnet_arns`
+    names them: the execution role may create network interfaces only in resources carrying it (their ids are not
+    known when the role's policy is written). A PrivateNetwork tags its function subnets and security group with its
+    own resource name."""
+    subnet_arns: NotRequired[Sequence[str]]
+    """Exact ARNs of the subnets when their ids are known at preview; the grant then names them instead of the tag."""
 
-    def create_interface_statements(self, context: AwsContext) -> tuple[Statement, ...]:
-        tagged = {"StringEquals": {f"aws:ResourceTag/{NETWORK_TAG_KEY}": self.tag_value}}
-        # CreateNetworkInterface is authorised against each resource it touches: the new interface (whose id
-        # cannot exist yet, hence network-interface/*), the subnet and the security groups.
-        statements = [
+
+def create_interface_statements(placement: FunctionPlacement, context: AwsContext) -> tuple[Statement, ...]:
+    """The narrowest ec2:CreateNetworkInterface grant that lets a function run in `placement`."""
+    tagged = {"StringEquals": {f"aws:ResourceTag/{NETWORK_TAG_KEY}": placement["network_tag_value"]}}
+    subnet_arns = tuple(placement.get("subnet_arns", ()))
+    # CreateNetworkInterface is authorised against each resource it touches: the new interface (whose id
+    # cannot exist yet, hence network-interface/*), the subnet and the security groups.
+    statements = [
+        Statement(
+            sid="CreateInterfaces",
+            actions=("ec2:CreateNetworkInterface",),
+            resources=(context.arn("ec2", "network-interface/*"),),
+        ),
+        Statement(
+            sid="CreateInterfacesWithOwnSecurityGroups",
+            actions=("ec2:CreateNetworkInterface",),
+            resources=(context.arn("ec2", "security-group/*"),),
+            conditions=tagged,
+        ),
+    ]
+    if subnet_arns:
+        statements.append(
             Statement(
-                sid="CreateInterfaces",
-                actions=("ec2:CreateNetworkInterface",),
-                resources=(context.arn("ec2", "network-interface/*"),),
-            ),
+                sid="CreateInterfacesInOwnSubnets", actions=("ec2:CreateNetworkInterface",), resources=subnet_arns
+            )
+        )
+    else:
+        statements.append(
             Statement(
-                sid="CreateInterfacesWithOwnSecurityGroups",
+                sid="CreateInterfacesInOwnSubnets",
                 actions=("ec2:CreateNetworkInterface",),
-                resources=(context.arn("ec2", "security-group/*"),),
+                resources=(context.arn("ec2", "subnet/*"),),
                 conditions=tagged,
-            ),
-        ]
-        if self.subnet_arns:
-            statements.append(
-                Statement(
-                    sid="CreateInterfacesInOwnSubnets",
-                    actions=("ec2:CreateNetworkInterface",),
-                    resources=self.subnet_arns,
-                )
             )
-        else:
-            statements.append(
-                Statement(
-                    sid="CreateInterfacesInOwnSubnets",
-                    actions=("ec2:CreateNetworkInterface",),
-                    resources=(context.arn("ec2", "subnet/*"),),
-                    conditions=tagged,
-                )
-            )
-        return tuple(statements)
+        )
+    return tuple(statements)
 
 
 class PrivateNetwork(pulumi.ComponentResource):
+    """Private subnets for the function, with private paths to Secrets Manager and DynamoDB limited to one secret and
+    one table, and internet egress only through the explicit NAT option."""
+
     vpc_id: pulumi.Output[str]
     """The VPC the function runs in."""
     subnet_ids: pulumi.Output[list[str]]
@@ -115,14 +131,12 @@ class PrivateNetwork(pulumi.ComponentResource):
     secrets_manager_endpoint_id: pulumi.Output[str]
     """The interface endpoint for Secrets Manager."""
     nat_gateway_id: pulumi.Output[str] | None
-    """The NAT gateway, when the option is on."""
-    placement: FunctionPlacement
-    """What LeastPrivilegeFunction needs to run here."""
+    """The NAT gateway, when the option is on (absent otherwise)."""
 
     def __init__(self, name: str, args: PrivateNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("keyless-ingest:index:PrivateNetwork", name, None, opts)
         self._name = name
-        self._context = args["context"]
+        self._context = AwsContext.resolve(args.get("context"), parent=self)
         self._child = pulumi.ResourceOptions(parent=self)
         self._tags = {MEMBER_TAG_KEY: name}
         self._placement_tags = {**self._tags, NETWORK_TAG_KEY: name}
@@ -173,11 +187,11 @@ class PrivateNetwork(pulumi.ComponentResource):
         self.lambda_security_group_id = lambda_sg.id
         self.endpoint_security_group_id = endpoint_sg.id
         self.secrets_manager_endpoint_id = endpoint.id
-        self.placement = FunctionPlacement(
+        self._placement = FunctionPlacement(
             subnet_ids=self.subnet_ids,
             security_group_ids=[lambda_sg.id],
+            network_tag_value=name,
             subnet_arns=subnet_arns,
-            tag_value=name,
         )
         outputs: dict[str, pulumi.Output[str] | pulumi.Output[list[str]]] = {
             "vpcId": self.vpc_id,
@@ -189,6 +203,12 @@ class PrivateNetwork(pulumi.ComponentResource):
         if self.nat_gateway_id is not None:
             outputs["natGatewayId"] = self.nat_gateway_id
         self.register_outputs(outputs)
+
+    @property
+    def placement(self) -> FunctionPlacement:
+        """Python only (not in the package schema): what LeastPrivilegeFunction needs to run here. From another
+        language, pass `subnetIds`, `[lambdaSecurityGroupId]` and this network's resource name as the tag value."""
+        return self._placement
 
     def _create_vpc(self, vpc_cidr: str, *, enable_nat: bool) -> pulumi.Output[str] | None:
         """Create the VPC and its private subnets; return the NAT gateway's id when one is added."""

@@ -10,8 +10,6 @@ By default the trail is the account's own (an organisation trail delivering to C
 region, with read events); `create_trail` builds one for the stack instead (see AuditTrail).
 """
 
-from __future__ import annotations
-
 import re
 from collections.abc import Sequence
 from typing import NotRequired, TypedDict
@@ -55,9 +53,30 @@ UNEXPECTED_READS_METRIC = "UnexpectedSecretReads"
 THROTTLED_READS_METRIC = "SecretReadThrottles"
 
 
+class AlarmThresholdsArgs(TypedDict, total=False):
+    """Alarm thresholds and periods; each one left out keeps its default (AlarmThresholds in monitoring_model.py)."""
+
+    period_seconds: int
+    """Period of the function and secret alarms. Default 300."""
+    function_errors: int
+    """Function errors per period that raise the alarm. Default 1."""
+    function_throttles: int
+    """Function throttles per period that raise the alarm. Default 1."""
+    secret_throttles: int
+    """Throttled GetSecretValue calls by the function per period that raise the alarm. Default 1."""
+    read_spike_headroom: float
+    """Multiplier over the most secret reads the cache allows. Default 2.0."""
+    nat_bytes_out: int
+    """Bytes out through the NAT gateway per NAT period that raise the alarm. Default 100 MiB."""
+    nat_period_seconds: int
+    """Period of the NAT alarm. Default 3600."""
+
+
 class SecretAccessMonitoringArgs(TypedDict):
-    context: AwsContext
-    """Partition, region and account the ARNs are built from."""
+    """Inputs of SecretAccessMonitoring."""
+
+    context: NotRequired[AwsContext]
+    """Partition, region and account the ARNs are built from. Default: read through this component's provider."""
     name_prefix: str
     """Prefix of every physical name (alarms, topic, dashboard, trail), e.g. keyless-ingest-prod."""
     secret_name: str
@@ -92,35 +111,34 @@ class SecretAccessMonitoringArgs(TypedDict):
     enable_access_analyzer: NotRequired[bool]
     """Create an IAM Access Analyzer for the account, which reports resource policies that grant outside access.
     An account holds one account analyzer per region: leave this off if one exists. Default False."""
-    thresholds: NotRequired[AlarmThresholds]
-    """Alarm thresholds and periods. Default AlarmThresholds()."""
+    thresholds: NotRequired[AlarmThresholdsArgs]
+    """Alarm thresholds and periods. Default: AlarmThresholds()."""
 
 
 class SecretAccessMonitoring(pulumi.ComponentResource):
-    topic_arn: str
+    """Metric filters over CloudTrail for every read of a secret, alarms on unexpected reads and on the function, one
+    KMS-encrypted alarm topic and a dashboard."""
+
+    topic_arn: pulumi.Output[str]
     """The alarm topic, known at preview."""
-    topic_policy: PolicyDocument
-    """The topic's access policy, as sent to AWS."""
-    alarms: dict[str, AlarmSpec]
-    """Every alarm of the component by key, with its metric, threshold and period."""
-    alarm_arns: dict[str, str]
-    """Alarm ARNs by key, known at preview."""
-    audit_log_group_name: str
+    topic_policy: pulumi.Output[str]
+    """The topic's access policy JSON, as sent to AWS."""
+    alarm_arns: pulumi.Output[dict[str, str]]
+    """Alarm ARNs by key (e.g. unexpected-secret-reads), known at preview."""
+    audit_log_group_name: pulumi.Output[str]
     """The log group the metric filters read."""
-    unexpected_reads_pattern: str
+    unexpected_reads_pattern: pulumi.Output[str]
     """The filter pattern of reads by anyone but the reader roles."""
-    dashboard_name: str
+    dashboard_name: pulumi.Output[str]
     """Name of the CloudWatch dashboard."""
-    trail: AuditTrail | None
-    """The stack's own trail, when `create_trail`."""
 
     def __init__(self, name: str, args: SecretAccessMonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("keyless-ingest:index:SecretAccessMonitoring", name, None, opts)
         self._name = name
-        self._context = context = args["context"]
+        self._context = context = AwsContext.resolve(args.get("context"), parent=self)
         self._prefix = prefix = args["name_prefix"]
         self._child = pulumi.ResourceOptions(parent=self)
-        self._thresholds = args.get("thresholds", AlarmThresholds())
+        self._thresholds = AlarmThresholds(**args.get("thresholds", {}))
         readers = tuple(args["reader_role_arns"])
         if not readers:
             raise ValueError(f"SecretAccessMonitoring {name}: reader_role_arns must name at least one role")
@@ -130,16 +148,16 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
         if namespace.startswith("AWS/"):
             raise ValueError(f"SecretAccessMonitoring {name}: metric_namespace may not start with AWS/ (AWS's own)")
 
-        self.trail = None
+        self._trail = None
         log_group = self._audit_log_group(args)
-        self.topic_arn = context.arn("sns", f"{prefix}-secret-alarms")
+        self._topic_arn = context.arn("sns", f"{prefix}-secret-alarms")
         self._topic_resource = self._topic(args.get("alarm_email"))
 
         reads = SecretReads(context, args["secret_name"])
-        self.unexpected_reads_pattern = reads.reads_by_others(readers)
+        self._unexpected_reads_pattern = reads.reads_by_others(readers)
         filters = {
             READS_METRIC: reads.every_read(),
-            UNEXPECTED_READS_METRIC: self.unexpected_reads_pattern,
+            UNEXPECTED_READS_METRIC: self._unexpected_reads_pattern,
             THROTTLED_READS_METRIC: reads.throttled_reads_by(args["function_role_arn"]),
         }
         secret_metrics = {metric: MetricSpec(namespace, metric) for metric in filters}
@@ -147,26 +165,44 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
             self._metric_filter(log_group, secret_metrics[metric], pattern)
 
         spike = self._read_spike_threshold(args)
-        self.alarms = self._alarm_specs(secret_metrics, args["function_name"], spike, args.get("nat_gateway_id"))
-        for spec in self.alarms.values():
+        self._alarms = self._alarm_specs(secret_metrics, args["function_name"], spike, args.get("nat_gateway_id"))
+        for spec in self._alarms.values():
             self._alarm(spec)
-        self.alarm_arns = {key: spec.arn(context) for key, spec in self.alarms.items()}
+        self._alarm_arns = {key: spec.arn(context) for key, spec in self._alarms.items()}
 
-        self.dashboard_name = f"{prefix}-secret-access"
+        self._dashboard_name = f"{prefix}-secret-access"
         self._dashboard(args["function_name"], list(secret_metrics.values()))
         if args.get("enable_access_analyzer", False):
             aws.accessanalyzer.Analyzer(
                 f"{name}-access-analyzer", analyzer_name=f"{prefix}-account", type="ACCOUNT", opts=self._child
             )
 
+        self.topic_arn = pulumi.Output.from_input(self._topic_arn)
+        self.topic_policy = pulumi.Output.from_input(self._topic_policy.to_json())
+        self.alarm_arns = pulumi.Output.from_input(self._alarm_arns)
+        self.audit_log_group_name = pulumi.Output.from_input(self._audit_log_group_name)
+        self.unexpected_reads_pattern = pulumi.Output.from_input(self._unexpected_reads_pattern)
+        self.dashboard_name = pulumi.Output.from_input(self._dashboard_name)
         self.register_outputs(
             {
                 "topicArn": self.topic_arn,
+                "topicPolicy": self.topic_policy,
                 "alarmArns": self.alarm_arns,
                 "auditLogGroupName": self.audit_log_group_name,
+                "unexpectedReadsPattern": self.unexpected_reads_pattern,
                 "dashboardName": self.dashboard_name,
             }
         )
+
+    @property
+    def alarms(self) -> dict[str, AlarmSpec]:
+        """Python only (not in the package schema): every alarm by key, with its metric, threshold and period."""
+        return self._alarms
+
+    @property
+    def trail(self) -> AuditTrail | None:
+        """Python only (not in the package schema): the stack's own trail, when `create_trail`."""
+        return self._trail
 
     def _audit_log_group(self, args: SecretAccessMonitoringArgs) -> pulumi.Resource | None:
         """The log group the filters read; returns the resource to depend on when the stack creates it."""
@@ -177,7 +213,7 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
                     f"SecretAccessMonitoring {self._name}: give audit_log_group_name or create_trail, not both"
                 )
             prefix, context = self._prefix, self._context
-            self.trail = AuditTrail(
+            self._trail = AuditTrail(
                 f"{self._name}-trail",
                 {
                     "context": context,
@@ -191,19 +227,19 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
                 },
                 opts=self._child,
             )
-            self.audit_log_group_name = self.trail.log_group_name
-            return self.trail.log_group
+            self._audit_log_group_name = audit_trail_log_group_name(prefix)
+            return self._trail.log_group
         if not existing:
             raise ValueError(
                 f"SecretAccessMonitoring {self._name}: audit_log_group_name must name the CloudWatch Logs group of "
                 "the account's trail, or set create_trail"
             )
-        self.audit_log_group_name = require_log_group_name(existing, setting=f"SecretAccessMonitoring {self._name}")
+        self._audit_log_group_name = require_log_group_name(existing, setting=f"SecretAccessMonitoring {self._name}")
         return None
 
     def _topic(self, alarm_email: str | None) -> aws.sns.Topic:
         """A KMS-encrypted topic that only this stack's alarms publish to."""
-        context, prefix, topic_arn = self._context, self._prefix, self.topic_arn
+        context, prefix, topic_arn = self._context, self._prefix, self._topic_arn
         alarms_of_this_stack = context.arn("cloudwatch", f"alarm:{prefix}-*")
         key = create_managed_key(
             f"{self._name}-topic-key",
@@ -229,7 +265,7 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
             kms_master_key_id=key.alias_arn,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[key.alias]),
         )
-        self.topic_policy = PolicyDocument(
+        self._topic_policy = PolicyDocument(
             (
                 Statement(
                     sid="AlarmsOfThisStackPublish",
@@ -261,7 +297,7 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
         )
         after_topic = pulumi.ResourceOptions(parent=self, depends_on=[topic])
         aws.sns.TopicPolicy(
-            f"{self._name}-topic-policy", arn=topic_arn, policy=self.topic_policy.to_json(), opts=after_topic
+            f"{self._name}-topic-policy", arn=topic_arn, policy=self._topic_policy.to_json(), opts=after_topic
         )
         if alarm_email:
             aws.sns.TopicSubscription(
@@ -273,7 +309,7 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
         aws.cloudwatch.LogMetricFilter(
             f"{self._name}-{_kebab(metric.name)}",
             name=f"{self._prefix}-{_kebab(metric.name)}",
-            log_group_name=self.audit_log_group_name,
+            log_group_name=self._audit_log_group_name,
             pattern=pattern,
             # No default value: the metric has a data point only when a read happens, so an idle secret costs
             # nothing and the alarms treat missing data as "not breaching".
@@ -383,7 +419,7 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
             period=spec.period_seconds,
             evaluation_periods=spec.evaluation_periods,
             treat_missing_data=spec.treat_missing_data,
-            alarm_actions=[self.topic_arn],
+            alarm_actions=[self._topic_arn],
             # The known ARN keeps the alarm's inputs known at preview; depends_on keeps the order.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self._topic_resource]),
         )
@@ -393,12 +429,12 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
             region=self._context.region,
             function_name=function_name,
             secret_metrics=secret_metrics,
-            alarm_arns=list(self.alarm_arns.values()),
+            alarm_arns=list(self._alarm_arns.values()),
             period_seconds=self._thresholds.period_seconds,
         )
         aws.cloudwatch.Dashboard(
             f"{self._name}-dashboard",
-            dashboard_name=self.dashboard_name,
+            dashboard_name=self._dashboard_name,
             dashboard_body=spec.body(),
             opts=self._child,
         )

@@ -1,12 +1,17 @@
 import json
 from collections.abc import Mapping
+from dataclasses import fields
 from typing import Any
 
 import pytest
 
 from components.aws_context import AwsContext
 from components.monitoring_model import AlarmThresholds, SecretReads
-from components.secret_access_monitoring import SecretAccessMonitoring, SecretAccessMonitoringArgs
+from components.secret_access_monitoring import (
+    AlarmThresholdsArgs,
+    SecretAccessMonitoring,
+    SecretAccessMonitoringArgs,
+)
 from tests.stack_inspection import (
     ACCOUNT,
     REGION,
@@ -14,6 +19,7 @@ from tests.stack_inspection import (
     document,
     of_type,
     only,
+    resolved,
     run_components,
     statements,
 )
@@ -70,7 +76,7 @@ def test_filters_read_the_trail_log_group_and_name_the_secret_and_exactly_the_re
         "ki-prod-unexpected-secret-reads": ("org-trail/management-events", reads.reads_by_others([ROLE, ROTATOR])),
         "ki-prod-secret-read-throttles": ("org-trail/management-events", reads.throttled_reads_by(ROLE)),
     }
-    assert monitoring.unexpected_reads_pattern == (
+    assert resolved(monitoring.unexpected_reads_pattern) == (
         '{ ($.eventSource = "secretsmanager.amazonaws.com") && ($.eventName = "GetSecretValue") && '
         '(($.requestParameters.secretId = "ki/prod/api-key") || '
         f'($.requestParameters.secretId = "arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:ki/prod/api-key") || '
@@ -126,7 +132,7 @@ def test_each_alarm_has_its_metric_threshold_period_and_notifies_the_topic():
         assert alarm["evaluationPeriods"] == 1
         assert alarm["treatMissingData"] == "notBreaching"
         assert alarm["alarmActions"] == [TOPIC]
-    assert monitoring.alarm_arns == {
+    assert resolved(monitoring.alarm_arns) == {
         key: f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{spec.name}" for key, spec in monitoring.alarms.items()
     }
 
@@ -138,8 +144,12 @@ def test_without_reserved_concurrency_the_spike_threshold_assumes_the_unreserved
     assert alarms_by_name(run)["ki-prod-secret-read-spike"]["threshold"] == 6 * 50 * 2
 
 
+def test_the_thresholds_argument_names_every_alarm_threshold_and_nothing_else():
+    assert set(AlarmThresholdsArgs.__annotations__) == {field.name for field in fields(AlarmThresholds)}
+
+
 def test_thresholds_and_periods_are_arguments():
-    thresholds = AlarmThresholds(period_seconds=600, function_errors=5, read_spike_headroom=3.0)
+    thresholds: AlarmThresholdsArgs = {"period_seconds": 600, "function_errors": 5, "read_spike_headroom": 3.0}
     run, _ = build(thresholds=thresholds)
 
     alarms = alarms_by_name(run)
@@ -227,7 +237,7 @@ def test_dashboard_is_valid_json_and_references_exactly_the_alarms_of_the_stack(
 
     assert dashboard.inputs["dashboardName"] == "ki-prod-secret-access"
     assert sorted(shown) == sorted(created)
-    assert set(monitoring.alarm_arns.values()) == created
+    assert set(resolved(monitoring.alarm_arns).values()) == created
     secret_metrics = [m for w in body["widgets"] if w["type"] == "metric" for m in w["properties"]["metrics"]]
     assert [NAMESPACE, "UnexpectedSecretReads", {"stat": "Sum"}] in secret_metrics
     assert ["AWS/Lambda", "Duration", "FunctionName", "ki-prod-ingest", {"stat": "p99"}] in secret_metrics
@@ -254,7 +264,7 @@ def test_with_create_trail_the_filters_read_the_trails_log_group_after_it_exists
     run, monitoring = build(create_trail=True, audit_log_group_name=None)
 
     trail_group = only(run, "aws:cloudwatch/logGroup:LogGroup")
-    assert monitoring.audit_log_group_name == "/aws/cloudtrail/ki-prod" == trail_group.inputs["name"]
+    assert resolved(monitoring.audit_log_group_name) == "/aws/cloudtrail/ki-prod" == trail_group.inputs["name"]
     for metric_filter in of_type(run, FILTER):
         assert metric_filter.inputs["logGroupName"] == "/aws/cloudtrail/ki-prod"
         assert trail_group.urn in metric_filter.dependencies

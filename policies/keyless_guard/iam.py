@@ -12,7 +12,14 @@ from typing import Any, Final
 from pulumi_policy import EnforcementLevel, Severity
 
 from keyless_guard.framework import Report, Resource, resource_rule
-from keyless_guard.iam_actions import ArnScope, ResourceSupport, classify_arn, created_type, resource_support
+from keyless_guard.iam_actions import (
+    ArnScope,
+    ResourceSupport,
+    classify_arn,
+    covers_whole_service,
+    created_type,
+    resource_support,
+)
 from keyless_guard.iam_documents import Statement, read_statements
 from keyless_guard.values import as_dict, as_list
 
@@ -104,11 +111,23 @@ def _star_resource(where: str, statement: Statement, report: Report) -> None:
         )
 
 
+def _unscopable(statement: Statement) -> bool:
+    """Every action supports only `Resource: "*"` (or AWS documents it must be `*`)."""
+    return bool(statement.actions) and all(
+        not _WILDCARD.search(action)
+        and resource_support(action) in (ResourceSupport.WILDCARD_ONLY, ResourceSupport.MUST_BE_STAR)
+        for action in statement.actions
+    )
+
+
 def _broad_arns(where: str, statement: Statement, report: Report) -> None:
-    narrowed = any(_RESOURCE_CONDITION.match(key) for key in statement.narrowing_keys())
+    narrowed = any(_RESOURCE_CONDITION.match(key) for key in statement.restricting_keys())
+    unscopable = _unscopable(statement)
     for arn in statement.resources:
         if arn == "*":
             continue
+        if unscopable and all(covers_whole_service(arn, a.partition(":")[0]) for a in statement.actions):
+            continue  # `s3:ListAllMyBuckets` on `arn:aws:s3:::*` is the same grant as on "*", which it needs
         arn_class = classify_arn(arn)
         if arn_class.acceptable:
             continue

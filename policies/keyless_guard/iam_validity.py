@@ -12,7 +12,7 @@ from typing import Final
 from pulumi_policy import EnforcementLevel, Severity
 
 from keyless_guard.framework import Report, Resource, resource_rule
-from keyless_guard.iam import identity_statements
+from keyless_guard.iam import IDENTITY_POLICY_TYPES, identity_statements
 from keyless_guard.iam_actions import arn_fits_action, known_action
 from keyless_guard.iam_documents import Statement
 
@@ -91,6 +91,7 @@ def statement_problems(statement: Statement) -> list[str]:
     "--service <svc>); name ARNs of the resource types the action lists.",
     equivalent="parliament UNKNOWN_ACTION / RESOURCE_MISMATCH / UNKNOWN_OPERATOR; IAM Access Analyzer policy "
     "validation; Checkov none",
+    resource_types=IDENTITY_POLICY_TYPES,
 )
 def valid_policy(resource: Resource, report: Report) -> None:
     for where, statement in identity_statements(resource, report):

@@ -52,7 +52,7 @@ CONDITION_OPERATORS: Final = frozenset(
 (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html): a hand list,
 because neither policy_sentry nor detect-secrets carries one. Any of them may take `ForAllValues:` / `ForAnyValue:`
 in front and, except `Null`, `IfExists` behind. Compared without case, so only a real misspelling is reported."""
-_SET_PREFIX = re.compile(r"(?i)^for(all|any)values:")
+_SET_PREFIX = re.compile(r"(?i)^for(allvalues|anyvalue):")
 _WILDCARD = re.compile(r"[*?]")
 
 

@@ -212,8 +212,8 @@ def _is_broad_managed(arn: str) -> bool:
     resource_types=(*_ATTACHMENTS, _ROLE),
 )
 def no_broad_managed_policies(resource: Resource, report: Report) -> None:
-    # An unknown element is the ARN of a policy created in this stack, never an AWS-managed one (those are
-    # literal ARNs); the identity-policy rules check that policy's document itself. A wholly unknown list raises.
+    # An unknown element is judged by policy-known-at-preview (a stack rule, which sees whether it flows from an
+    # aws.iam.Policy of this stack, whose document the identity-policy rules check). A wholly unknown list raises.
     for where, arn in _managed_policy_arns(resource):
         if isinstance(arn, str) and _is_broad_managed(arn):
             report(f"{where} attaches the AWS-managed policy {arn}, which grants far more than this workload needs.")

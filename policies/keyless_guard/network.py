@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Iterator
+from functools import partial
 from typing import Any, Final
 
 from pulumi_policy import EnforcementLevel, Severity
@@ -48,13 +49,11 @@ def vpc_keys(stack: Stack, resource: Resource, prop: str) -> set[str]:
     return keys
 
 
-def vpc_functions(stack: Stack) -> Iterator[tuple[Resource, set[str]]]:
-    """Functions configured into a VPC, with their VPC identities."""
-    for function in stack.of_type(FUNCTION):
-        config = function.props.get("vpcConfig")
-        subnets = config.get("subnetIds") if isinstance(config, dict) else None
-        if isinstance(subnets, Unknown) or (isinstance(subnets, list) and subnets):
-            yield function, vpc_keys(stack, function, "vpcConfig")
+def _in_vpc(function: Resource) -> bool:
+    """The function is configured into a VPC: it has subnets (listed, or unknown until the VPC exists)."""
+    config = function.props.get("vpcConfig")
+    subnets = config.get("subnetIds") if isinstance(config, dict) else None
+    return isinstance(subnets, Unknown) or (isinstance(subnets, list) and bool(subnets))
 
 
 def endpoints(stack: Stack, service: str, endpoint_type: str) -> Iterator[Resource]:
@@ -72,7 +71,11 @@ def _missing_endpoint(stack: Stack, report: StackReport, service: str, endpoint_
         for e in endpoints(stack, service, endpoint_type)
         if not private_dns or known(e.props.get("privateDnsEnabled"), "privateDnsEnabled") is True
     ]
-    for function, keys in vpc_functions(stack):
+
+    def judge(function: Resource) -> None:
+        if not _in_vpc(function):
+            return
+        keys = vpc_keys(stack, function, "vpcConfig")
         if not keys:
             report(
                 "Cannot tell which VPC this function runs in (no literal vpcId, no subnet, security group or "
@@ -85,6 +88,8 @@ def _missing_endpoint(stack: Stack, report: StackReport, service: str, endpoint_
                 f"This function runs in a VPC with no {service} {endpoint_type} endpoint{dns} in that VPC.",
                 function.urn,
             )
+
+    stack.judge_each(stack.of_type(FUNCTION), judge)
 
 
 @stack_rule(
@@ -186,23 +191,24 @@ def endpoint_groups(stack: Stack, endpoint: Resource) -> tuple[list[Resource], b
     equivalent="CKV_AWS_24 / CKV_AWS_25 / CKV_AWS_260 (open ingress); cdk-nag AwsSolutions-EC23",
 )
 def endpoint_sg_https_only(stack: Stack, report: StackReport) -> None:
-    for endpoint in endpoints(stack, "secretsmanager", "Interface"):
-        groups, foreign = endpoint_groups(stack, endpoint)
-        if not groups:
-            reason = "uses security groups not defined in this stack" if foreign else "has no security group"
-            report(f"This endpoint {reason}, so its ingress cannot be checked.", endpoint.urn)
-        for group in groups:
-            rules = list(_ingress_rules(stack, group))
-            for where, rule in rules:
-                problem = ingress_problem(rule)
-                if problem:
-                    report(
-                        f"Security group {group.name} {where} {problem}; the endpoint needs TCP 443 only.", group.urn
-                    )
-            every_cidr = [cidr for _, rule in rules for cidr in _cidrs(rule)]
-            if not any(ingress_problem(rule) for _, rule in rules) and covers_every_address(every_cidr):
-                report(
-                    f"Security group {group.name}'s ingress rules together admit the whole internet (their CIDR "
-                    "blocks cover every IPv4 or IPv6 address); the endpoint needs TCP 443 from the function's group.",
-                    group.urn,
-                )
+    stack.judge_each(endpoints(stack, "secretsmanager", "Interface"), partial(_judge_endpoint_groups, stack, report))
+
+
+def _judge_endpoint_groups(stack: Stack, report: StackReport, endpoint: Resource) -> None:
+    groups, foreign = endpoint_groups(stack, endpoint)
+    if not groups:
+        reason = "uses security groups not defined in this stack" if foreign else "has no security group"
+        report(f"This endpoint {reason}, so its ingress cannot be checked.", endpoint.urn)
+    for group in groups:
+        rules = list(_ingress_rules(stack, group))
+        for where, rule in rules:
+            problem = ingress_problem(rule)
+            if problem:
+                report(f"Security group {group.name} {where} {problem}; the endpoint needs TCP 443 only.", group.urn)
+        every_cidr = [cidr for _, rule in rules for cidr in _cidrs(rule)]
+        if not any(ingress_problem(rule) for _, rule in rules) and covers_every_address(every_cidr):
+            report(
+                f"Security group {group.name}'s ingress rules together admit the whole internet (their CIDR "
+                "blocks cover every IPv4 or IPv6 address); the endpoint needs TCP 443 from the function's group.",
+                group.urn,
+            )

@@ -94,12 +94,15 @@ def _policies_of(stack: Stack, secret: Resource) -> Iterator[Resource]:
     equivalent="cdk-nag none; Checkov none (resource policies are not checked)",
 )
 def secret_requires_resource_policy(stack: Stack, report: StackReport) -> None:
-    for secret in stack.of_type(SECRET):
+
+    def judge(secret: Resource) -> None:
         policies = list(_policies_of(stack, secret))
         if not policies:
             report("This secret has no resource policy. Add one naming the reader roles.", secret.urn)
         elif not any(names_reader_roles(p) for p in policies):
             report("This secret's resource policy does not limit GetSecretValue to specific IAM role ARNs.", secret.urn)
+
+    stack.judge_each(stack.of_type(SECRET), judge)
 
 
 @resource_rule(
@@ -112,8 +115,7 @@ def secret_requires_resource_policy(stack: Stack, report: StackReport) -> None:
     resource_types=(SECRET,),
 )
 def secret_customer_managed_kms(resource: Resource, report: Report) -> None:
-    # An unknown kmsKeyId is the output of a key created in this stack (AWS-managed keys are literal aliases),
-    # so it is accepted without being read.
+    # An unknown kmsKeyId is judged by policy-known-at-preview, which sees whether it flows from a key of this stack.
     key = resource.props.get("kmsKeyId")
     if key is None or key == "":
         report("The secret has no kmsKeyId, so it uses the AWS-managed key aws/secretsmanager.")

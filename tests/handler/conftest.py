@@ -52,7 +52,14 @@ CLEARED_AWS_ENVIRONMENT = (
     "AWS_ENDPOINT_URL_DYNAMODB",
     "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
 )
-HANDLER_ENVIRONMENT = ("SECRET_ID", "TABLE_NAME", "API_BASE_URL", "SECRET_CACHE_TTL_SECONDS", "LOG_LEVEL")
+HANDLER_ENVIRONMENT = (
+    "SECRET_ID",
+    "TABLE_NAME",
+    "API_BASE_URL",
+    "SECRET_CACHE_TTL_SECONDS",
+    "LOG_LEVEL",
+    "API_CONCURRENCY",
+)
 
 
 def start_moto_server() -> tuple[ThreadedMotoServer, str]:
@@ -226,6 +233,7 @@ def weather_api(weather_server: HTTPServer, secret: StoredSecret) -> Iterator[Fa
     weather_server.clear()
     weather_server.expect_request("/v1/weather", method="GET").respond_with_handler(fake)
     yield fake
+    fake.close()
     weather_server.check_handler_errors()
 
 

@@ -58,7 +58,7 @@ def after_dir(root: Path) -> Path:
 
 def import_seconds(directory: Path, module: str) -> float:
     environment = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    result = subprocess.run(  # noqa: S603 - this interpreter, a fixed probe
+    result = subprocess.run(
         [sys.executable, "-c", PROBE, str(directory), module],
         capture_output=True,
         text=True,

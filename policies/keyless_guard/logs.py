@@ -61,7 +61,8 @@ def lambda_log_group(stack: Stack, report: StackReport) -> None:
     by_name: dict[str, list[Resource]] = {}
     for group in stack.of_type(LOG_GROUP):
         by_name.setdefault(_name(group), []).append(group)
-    for function in stack.of_type(FUNCTION):
+
+    def judge(function: Resource) -> None:
         wired = [g for g in map(stack.by_urn, function.property_dependencies.get("loggingConfig", ())) if g is not None]
         named = [g for name in _log_group_names(function) for g in by_name.get(name, [])]
         matches = [g for g in {g.urn: g for g in (*wired, *named)}.values() if g.type == LOG_GROUP]
@@ -72,3 +73,5 @@ def lambda_log_group(stack: Stack, report: StackReport) -> None:
             )
         elif not any(has_retention(g) for g in matches):
             report("This function's log group has no retention period.", function.urn)
+
+    stack.judge_each(stack.of_type(FUNCTION), judge)

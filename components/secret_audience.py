@@ -164,30 +164,31 @@ class SecretAudience:
 
     def insights_read_filter(self) -> str:
         """An Insights `filter` expression equal to `is_read`."""
-        return (
-            f'eventSource = "{SECRETS_MANAGER}" and eventName = "{READ_EVENT}" and '
-            f'awsRegion = "{self.context.region}" and {self._insights_names_secret("requestParameters.secretId")}'
-        )
+        return self._insights_secret_calls(f'eventName = "{READ_EVENT}"')
 
     def insights_change_filter(self, key_arn: str | None) -> str:
         """Changes to the secret (`is_change`) and, when `key_arn` is given, to its KMS key."""
-        secret = (
-            f'(eventSource = "{SECRETS_MANAGER}" and eventName in [{_insights_list(SECRET_CHANGE_EVENTS)}] and awsRegion = "{self.context.region}" '
-            f'and {self._insights_names_secret("requestParameters.secretId")})'
-        )
+        secret = f"({self._insights_secret_calls(f'eventName in [{_insights_list(SECRET_CHANGE_EVENTS)}]')})"
         if key_arn is None:
             return secret
-        key = f'(eventSource = "{KMS}" and eventName in [{_insights_list(KEY_CHANGE_EVENTS)}] and resources.0.ARN = "{key_arn}")'
-        return f"{secret} or {key}"
+        key_changes = f"eventName in [{_insights_list(KEY_CHANGE_EVENTS)}]"
+        return f'{secret} or (eventSource = "{KMS}" and {key_changes} and resources.0.ARN = "{key_arn}")'
 
     def insights_source_filter(self) -> str:
-        """Every record the report may need in one window: this secret's Secrets Manager calls and KMS calls."""
+        """Every record the report may need in one window: this secret's Secrets Manager calls, KMS calls whose
+        encryption context names it, and KMS key changes (the report keeps those on the secret's key)."""
+        region = f'awsRegion = "{self.context.region}"'
+        names_it = self._insights_names_secret("requestParameters.encryptionContext.SecretARN")
+        key_changes = f"eventName in [{_insights_list(KEY_CHANGE_EVENTS)}]"
         return (
-            f'(eventSource = "{SECRETS_MANAGER}" and awsRegion = "{self.context.region}" and '
-            f'{self._insights_names_secret("requestParameters.secretId")}) or '
-            f'(eventSource = "{KMS}" and awsRegion = "{self.context.region}" and '
-            f'(eventName in [{_insights_list(KEY_CHANGE_EVENTS)}] or '
-            f'{self._insights_names_secret("requestParameters.encryptionContext.SecretARN")}))'
+            f'({self._insights_secret_calls(region)}) or (eventSource = "{KMS}" and {region} and '
+            f"({key_changes} or {names_it}))"
+        )
+
+    def _insights_secret_calls(self, condition: str) -> str:
+        return (
+            f'eventSource = "{SECRETS_MANAGER}" and {condition} and awsRegion = "{self.context.region}" and '
+            f"{self._insights_names_secret('requestParameters.secretId')}"
         )
 
     def _insights_names_secret(self, field: str) -> str:

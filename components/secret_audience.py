@@ -123,7 +123,7 @@ class SecretAudience:
         return secret_id in (self.secret_name, self.partial_arn) or secret_id.startswith(f"{self.partial_arn}-")
 
     def in_region(self, record: Mapping[str, Any]) -> bool:
-        return select(record, AWS_REGION) == self.context.region
+        return bool(select(record, AWS_REGION) == self.context.region)
 
     def is_read(self, record: Mapping[str, Any]) -> bool:
         """A GetSecretValue record of this secret in its region, successful or not, by anyone."""

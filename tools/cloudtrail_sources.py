@@ -75,10 +75,10 @@ def _read_log_file(path: Path) -> list[Record]:
         raw = path.read_bytes()
         text = gzip.decompress(raw) if path.name.endswith(".gz") else raw
         document = json.loads(text)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError: catch it first
+        raise SourceError(f"{path}: not a gzip file") from exc
     except OSError as exc:
         raise SourceError(f"{path}: cannot read ({exc.strerror or exc.__class__.__name__})") from exc
-    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-        raise SourceError(f"{path}: not a gzip file") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise SourceError(f"{path}: not JSON") from exc
     records = document.get("Records") if isinstance(document, dict) else None

@@ -26,6 +26,7 @@ import json
 import os
 import re
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -45,7 +46,15 @@ from components.secret_audience import (
     select,
 )
 from tools import access_chart
-from tools.cloudtrail_sources import InsightsSource, LookupSource, Record, SourceError, read_event_files
+from tools.cloudtrail_sources import (
+    Clock,
+    InsightsSource,
+    LookupSource,
+    Record,
+    Sleep,
+    SourceError,
+    read_event_files,
+)
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_UNEXPECTED = 0, 2, 3
 LIVE_DEFAULT_WINDOW = timedelta(hours=24)
@@ -461,9 +470,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 @dataclass
 class Clients:
-    """Factories for the live sources' boto3 clients; tests hand in stubbed ones."""
+    """The live sources' boto3 clients, clock and sleep; tests hand in stubbed clients and a fake clock."""
 
     region: str | None = None
+    sleep: Sleep = time.sleep
+    clock: Clock = time.monotonic
 
     def client(self, service: str, region: str | None) -> Any:
         import boto3
@@ -536,14 +547,18 @@ def _report(options: argparse.Namespace, clients: Clients, now: datetime) -> Rep
     if options.events is not None:
         records = read_event_files(options.events)
     elif options.lookup:
-        lookup = LookupSource(clients.client("cloudtrail", audience.context.region))
+        lookup = LookupSource(clients.client("cloudtrail", audience.context.region), clients.sleep, clients.clock)
         records = lookup.records((SECRETS_MANAGER, KMS), *_live_window(since, until))
     else:
         log_group = options.log_group or target.log_group_name
         if not log_group:
             raise InputError("--insights needs --log-group (or --stack, whose trail log group is known)")
         insights = InsightsSource(
-            clients.client("logs", audience.context.region), log_group, timeout_seconds=options.timeout
+            clients.client("logs", audience.context.region),
+            log_group,
+            timeout_seconds=options.timeout,
+            sleep=clients.sleep,
+            clock=clients.clock,
         )
         records = insights.records(audience.insights_source_filter(), *_live_window(since, until))
         warnings += insights.warnings

@@ -27,7 +27,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -408,8 +408,8 @@ def target_from_arguments(
     return Target(audience, shown)
 
 
-def target_from_stack(stack: str, account: str, program_dir: Path | None = None) -> Target:
-    """The secret, region and readers as the program builds them for `stack`, in `account`.
+def target_from_stack(stack: str, account_in: Callable[[str], str], program_dir: Path | None = None) -> Target:
+    """The secret, region and readers as the program builds them for `stack`, in the account `account_in(region)`.
 
     The program runs offline under the preview's mocks, which answer `aws.get_caller_identity` with AWS's example
     account; ARNs the program built from that answer are moved to `account`."""
@@ -423,8 +423,10 @@ def target_from_stack(stack: str, account: str, program_dir: Path | None = None)
     described = run.outputs.get("secretAudience")
     if not isinstance(described, dict):
         raise InputError(f"--stack {stack}: the program exports no secretAudience")
+    region = str(described["region"])
+    account = account_in(region)
     readers = [_with_account(str(arn), ACCOUNT_ID, account) for arn in described.get("readerRoleArns", [])]
-    context = AwsContext(str(described["partition"]), str(described["region"]), account)
+    context = AwsContext(str(described["partition"]), region, account)
     audience = SecretAudience(context, str(described["secretName"]), tuple(readers))
     log_group = run.outputs.get("auditLogGroupName")
     return Target(audience, audience.arn_pattern, log_group if isinstance(log_group, str) else None)
@@ -531,11 +533,10 @@ def _report(options: argparse.Namespace, clients: Clients, now: datetime) -> Rep
     if options.stack:
         if options.reader:
             raise InputError("--reader: the stack names its readers; drop --reader or use --secret-arn")
-        if account is None:
-            if not live:
-                raise InputError("--stack with --events needs --account (the offline mode asks no AWS API)")
-            account = _caller_account(clients, region)
-        target = target_from_stack(options.stack, account)
+        if account is None and not live:
+            raise InputError("--stack with --events needs --account (the offline mode asks no AWS API)")
+        given = account
+        target = target_from_stack(options.stack, lambda stack_region: given or _caller_account(clients, stack_region))
     else:
         needs_account = not str(options.secret_arn).startswith("arn:") and account is None
         if needs_account and live:

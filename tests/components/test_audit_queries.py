@@ -74,7 +74,7 @@ def test_the_read_filter_names_the_secret_three_ways_in_its_region_only():
 
 
 def test_the_change_query_waits_for_the_keys_arn_at_a_first_preview():
-    run = build(key_arn=pulumi.Output.from_input(UNKNOWN), first_preview=True)
+    run = build(key_arn=pulumi.Output.from_input(UNKNOWN), first_preview=True)  # type: ignore[arg-type]
 
     queries = {q.inputs["name"]: q.inputs["queryString"] for q in of_type(run, QUERY)}
 

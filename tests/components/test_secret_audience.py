@@ -39,14 +39,15 @@ def test_names_secret_means_what_the_filter_patterns_identifiers_mean(secret_id,
 
 
 def test_an_expected_reader_is_a_session_of_a_reader_role_and_nothing_else():
-    def identity(**fields):
+    def identity(**fields: object) -> dict[str, object]:
         return {"userIdentity": fields}
 
     session = identity(type="AssumedRole", sessionContext={"sessionIssuer": {"arn": ROLE}})
     other_role = identity(type="AssumedRole", sessionContext={"sessionIssuer": {"arn": ROLE + "-2"}})
     user = identity(type="IAMUser", arn=ROLE)  # even an IAM user whose ARN string looked like the role's
 
-    assert [AUDIENCE.is_expected(r) for r in (session, other_role, user, {})] == [True, False, False, False]
+    records: list[dict[str, object]] = [session, other_role, user, {}]
+    assert [AUDIENCE.is_expected(r) for r in records] == [True, False, False, False]
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,7 @@ class FakeTime:
 
 def client(service: str) -> Any:
     # AWS's documented example keys; the Stubber answers every call, nothing leaves the process.
-    return boto3.client(
+    return boto3.client(  # type: ignore[call-overload]
         service,
         region_name=ct.REGION,
         aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
@@ -244,7 +244,8 @@ WINDOW = ["--since", SINCE.isoformat(), "--until", UNTIL.isoformat()]
 
 def events_json(capsys) -> dict[str, Any]:
     assert run(["--events", str(ct.ROOT), "--stack", "prod", "--account", ct.ACCOUNT, *WINDOW, "--json"]) == 3
-    return json.loads(capsys.readouterr().out)
+    result: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return result
 
 
 def test_stack_prod_lookup_just_works_and_agrees_with_the_log_files(capsys):

@@ -4,6 +4,7 @@ import gzip
 import json
 import secrets
 import shutil
+from typing import Any
 
 import pytest
 
@@ -25,7 +26,7 @@ def report(capsys, *args: str) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
-def json_report(capsys, *args: str) -> tuple[int, dict]:
+def json_report(capsys, *args: str) -> tuple[int, dict[str, Any]]:
     code, out, _ = report(capsys, *args, "--json")
     return code, json.loads(out)
 

@@ -5,8 +5,9 @@ denied reads, and the changes to the secret and its KMS key. Their filters come 
 description the metric filters and the `tools.secret_access` report are built from.
 
 Query syntax: https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax.html
-Saved queries (a `/` in the name makes a folder):
-https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutQueryDefinition.html
+Saved queries ("To create a folder, use a forward slash (/) to prefix your desired query name with your desired
+folder name"; names up to 255 characters, query strings up to 10,000):
+https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-querydefinition.html
 """
 
 from collections.abc import Sequence

@@ -46,6 +46,15 @@ def test_three_saved_queries_in_one_folder_on_the_trail_log_group():
     assert {tuple(q["logGroupNames"]) for q in queries.values()} == {("org-trail/management-events",)}
 
 
+def test_names_and_queries_fit_what_cloudwatch_logs_accepts():
+    """Names up to 255 characters, query strings up to 10,000:
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-querydefinition.html"""
+    queries = [q.inputs for q in of_type(build(), QUERY)]
+
+    assert len(queries) == 3
+    assert all(len(q["name"]) <= 255 and 0 < len(q["queryString"]) <= 10_000 for q in queries)
+
+
 def test_the_queries_filter_with_the_audiences_own_expressions():
     audience = SecretAudience.of(CONTEXT, "ki/prod/api-key", [ROLE])
     queries = {q.inputs["name"].split("/", 1)[1]: q.inputs["queryString"] for q in of_type(build(), QUERY)}

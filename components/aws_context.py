@@ -7,10 +7,10 @@ the `arn` outputs of resources that do not exist yet.
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
-import pulumi
-import pulumi_aws as aws
+if TYPE_CHECKING:
+    import pulumi
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,12 @@ class AwsContext:
     """From `aws.get_partition`: differs in the China and GovCloud partitions."""
 
     @classmethod
-    def current(cls, *, parent: pulumi.Resource | None = None) -> Self:
+    def current(cls, *, parent: "pulumi.Resource | None" = None) -> Self:
         """Read the three values with invokes, through `parent`'s provider. The invokes resolve during preview."""
+        # Imported here: this module stays free of pulumi for tools/ that only build ARNs (components/secret_audience).
+        import pulumi
+        import pulumi_aws as aws
+
         opts = pulumi.InvokeOptions(parent=parent)
         partition = aws.get_partition(opts=opts)
         return cls(
@@ -39,7 +43,7 @@ class AwsContext:
         )
 
     @classmethod
-    def resolve(cls, given: "AwsContext | Mapping[str, Any] | None", *, parent: pulumi.Resource) -> "AwsContext":
+    def resolve(cls, given: "AwsContext | Mapping[str, Any] | None", *, parent: "pulumi.Resource") -> "AwsContext":
         """A component's `context` argument as an AwsContext. A Python program passes an AwsContext; the component
         package host passes the same fields as a mapping (snake_case keys); a program in another language may leave
         it out, and then the values are read through the component's provider (`current`)."""

@@ -32,6 +32,7 @@ from components.monitoring_model import (
     SecretReads,
     read_spike_threshold,
 )
+from components.secret_audience import SecretAudience
 
 _LOG_GROUP_NAME = re.compile(r"[.\-_/#A-Za-z0-9]{1,512}")
 
@@ -153,8 +154,9 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
         self._topic_arn = context.arn("sns", f"{prefix}-secret-alarms")
         self._topic_resource = self._topic(args.get("alarm_email"))
 
-        reads = SecretReads(context, args["secret_name"])
-        self._unexpected_reads_pattern = reads.reads_by_others(readers)
+        self._audience = SecretAudience.of(context, args["secret_name"], readers)
+        reads = SecretReads(self._audience)
+        self._unexpected_reads_pattern = reads.reads_by_others()
         filters = {
             READS_METRIC: reads.every_read(),
             UNEXPECTED_READS_METRIC: self._unexpected_reads_pattern,
@@ -193,6 +195,12 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
                 "dashboardName": self.dashboard_name,
             }
         )
+
+    @property
+    def audience(self) -> SecretAudience:
+        """Python only (not in the package schema): the secret, its region and its expected readers, which every
+        filter pattern is built from."""
+        return self._audience
 
     @property
     def alarms(self) -> dict[str, AlarmSpec]:

@@ -28,6 +28,17 @@ TOKEN = "keyless-ingest:index:{}"
 # Inputs and outputs of every component: camelCase name -> type, "?" when optional. `list[...]`/`map[...]` are arrays
 # and string-keyed maps; a bare capitalised name is one of the package's own types.
 EXPECTED: dict[str, tuple[dict[str, str], dict[str, str]]] = {
+    "AuditQueries": (
+        {
+            "context": "AwsContext?",
+            "namePrefix": "string",
+            "secretName": "string",
+            "readerRoleArns": "list[string]",
+            "logGroupName": "string",
+            "keyArn": "string",
+        },
+        {"queryNames": "list[string]"},
+    ),
     "AuditTrail": (
         {
             "context": "AwsContext?",

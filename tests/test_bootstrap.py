@@ -225,3 +225,10 @@ def test_generated_ids_are_granted_only_through_the_stack_tag(run):
                 assert keys & {"aws:ResourceTag/keyless-ingest-stack", "aws:RequestTag/keyless-ingest-stack"}, (
                     statement["Sid"]
                 )
+
+
+def test_the_bootstrap_program_passes_the_pack_with_the_prod_config(capsys):
+    from tools.preview import main
+
+    assert main(["--program", str(BOOTSTRAP), "--stack", "prod"]) == 0
+    assert "0 mandatory" in capsys.readouterr().out

@@ -21,21 +21,30 @@ _POLICY_PROP: Final = {
     "aws:iam/policy:Policy": "policy",
     "aws:iam/userPolicy:UserPolicy": "policy",
     "aws:iam/groupPolicy:GroupPolicy": "policy",
+    # An IAM Identity Center permission set's inline policy is an identity policy of every user it is assigned to.
+    "aws:ssoadmin/permissionSetInlinePolicy:PermissionSetInlinePolicy": "inlinePolicy",
 }
-_ROLE: Final = "aws:iam/role:Role"
+ROLE: Final = "aws:iam/role:Role"
 _ATTACHMENTS: Final = (
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
     "aws:iam/policyAttachment:PolicyAttachment",
     "aws:iam/userPolicyAttachment:UserPolicyAttachment",
     "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
 )
-_IDENTITY_POLICY_TYPES: Final = (*_POLICY_PROP, _ROLE)
+SSO_MANAGED_ATTACHMENT: Final = "aws:ssoadmin/managedPolicyAttachment:ManagedPolicyAttachment"
+SSO_CUSTOMER_ATTACHMENT: Final = "aws:ssoadmin/customerManagedPolicyAttachment:CustomerManagedPolicyAttachment"
+SSO_BOUNDARY: Final = "aws:ssoadmin/permissionsBoundaryAttachment:PermissionsBoundaryAttachment"
+IDENTITY_POLICY_TYPES: Final = (*_POLICY_PROP, ROLE)
 ACCESS_KEY: Final = "aws:iam/accessKey:AccessKey"
 _WILDCARD = re.compile(r"[*?]")
 _RESOURCE_CONDITION = re.compile(
     r"^[a-z0-9-]+:resourcetag/.+$|^ec2:(vpc|subnet|networkinterfaceid)$|^secretsmanager:secretid$"
 )
 """Condition keys that pin a grant to specific resources, so a resource-type ARN is narrowed by them."""
+_TAG_ON_CREATE: Final = "ec2:createaction"
+"""ec2:CreateTags with a positive `ec2:CreateAction` condition tags only the resource that the named Create call is
+creating in the same request (AWS: "Grant permission to tag resources during creation",
+https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/supported-iam-actions-tagging.html)."""
 _BROAD_MANAGED: Final = frozenset(
     {"administratoraccess", "poweruseraccess", "readonlyaccess", "iamfullaccess", "secretsmanagerreadwrite"}
 )
@@ -47,7 +56,7 @@ def identity_statements(resource: Resource, report: Report) -> Iterator[tuple[st
     if resource.type in _POLICY_PROP:
         prop = _POLICY_PROP[resource.type]
         documents.append((prop, resource.props.get(prop)))
-    elif resource.type == _ROLE:
+    elif resource.type == ROLE:
         for index, inline in enumerate(as_list(resource.props.get("inlinePolicies"), "inlinePolicies")):
             entry = as_dict(inline, "inlinePolicies", index)
             name = entry.get("name")
@@ -115,7 +124,9 @@ def _broad_arns(where: str, statement: Statement, report: Report) -> None:
         if arn_class.acceptable:
             continue
         if arn_class.scope is ArnScope.RESOURCE_TYPE and (
-            narrowed or all(created_type(action) == arn_class.resource_type for action in statement.actions)
+            narrowed
+            or all(_same_type(created_type(action), arn_class.resource_type) for action in statement.actions)
+            or _tags_on_create_only(statement)
         ):
             continue
         report(
@@ -125,6 +136,17 @@ def _broad_arns(where: str, statement: Statement, report: Report) -> None:
         )
 
 
+def _same_type(created: str, arn_type: str) -> bool:
+    """`nat-gateway` (from ec2:CreateNatGateway) and `natgateway` (the ARN's keyword) name the same type."""
+    return bool(created) and created.replace("-", "") == arn_type.replace("-", "")
+
+
+def _tags_on_create_only(statement: Statement) -> bool:
+    return all(action.lower() == "ec2:createtags" for action in statement.actions) and (
+        _TAG_ON_CREATE in statement.narrowing_keys()
+    )
+
+
 no_wildcard_actions = resource_rule(
     name="iam-no-wildcard-actions",
     description="Identity policies must not allow '*', service wildcards or wildcard action patterns.",
@@ -132,7 +154,7 @@ no_wildcard_actions = resource_rule(
     severity=Severity.HIGH,
     remediation="Replace each wildcard with the exact actions needed.",
     equivalent="CKV_AWS_1 / CKV_AWS_49 / CKV_AWS_62 / CKV_AWS_63; cdk-nag AwsSolutions-IAM5",
-    resource_types=_IDENTITY_POLICY_TYPES,
+    resource_types=IDENTITY_POLICY_TYPES,
 )(_for_allow_statements(_wildcard_actions))
 
 no_not_action = resource_rule(
@@ -142,7 +164,7 @@ no_not_action = resource_rule(
     severity=Severity.HIGH,
     remediation="Rewrite the statement with explicit Action and Resource lists.",
     equivalent="none in Checkov; cdk-nag none (AwsSolutions-IAM5 never reads NotAction)",
-    resource_types=_IDENTITY_POLICY_TYPES,
+    resource_types=IDENTITY_POLICY_TYPES,
 )(_for_allow_statements(_not_action_or_resource))
 
 no_star_resource = resource_rule(
@@ -152,7 +174,7 @@ no_star_resource = resource_rule(
     severity=Severity.HIGH,
     remediation="Scope the statement to resource ARNs; keep '*' only for actions that support no resource.",
     equivalent="CKV_AWS_355 / CKV_AWS_290; cdk-nag AwsSolutions-IAM5",
-    resource_types=_IDENTITY_POLICY_TYPES,
+    resource_types=IDENTITY_POLICY_TYPES,
 )(_for_allow_statements(_star_resource))
 
 no_broad_resource_arns = resource_rule(
@@ -162,14 +184,19 @@ no_broad_resource_arns = resource_rule(
     severity=Severity.HIGH,
     remediation="Name the resource; a wildcard may follow its name (a secret's -?????? suffix, a log group's :*).",
     equivalent="cdk-nag AwsSolutions-IAM5 (wildcard resources); Checkov none",
-    resource_types=_IDENTITY_POLICY_TYPES,
+    resource_types=IDENTITY_POLICY_TYPES,
 )(_for_allow_statements(_broad_arns))
 
 
 def _managed_policy_arns(resource: Resource) -> Iterator[tuple[str, Any]]:
+    # A permission set's CustomerManagedPolicyAttachment names a policy by name in each member account: its document
+    # is checked where that policy is defined. A PermissionsBoundaryAttachment caps the permission set and grants
+    # nothing, even when the boundary is AdministratorAccess. Both are recognised here and yield nothing.
     if resource.type in _ATTACHMENTS:
         yield "policyArn", resource.props.get("policyArn")
-    elif resource.type == _ROLE:
+    elif resource.type == SSO_MANAGED_ATTACHMENT:
+        yield "managedPolicyArn", resource.props.get("managedPolicyArn")
+    elif resource.type == ROLE:
         for index, arn in enumerate(as_list(resource.props.get("managedPolicyArns"), "managedPolicyArns")):
             yield f"managedPolicyArns[{index}]", arn
 
@@ -190,7 +217,7 @@ def _is_broad_managed(arn: str) -> bool:
     severity=Severity.HIGH,
     remediation="Write a least-privilege inline or customer-managed policy for the actions actually needed.",
     equivalent="CKV_AWS_274 (AdministratorAccess); cdk-nag AwsSolutions-IAM4",
-    resource_types=(*_ATTACHMENTS, _ROLE),
+    resource_types=(*_ATTACHMENTS, ROLE, SSO_MANAGED_ATTACHMENT, SSO_CUSTOMER_ATTACHMENT, SSO_BOUNDARY),
 )
 def no_broad_managed_policies(resource: Resource, report: Report) -> None:
     # An unknown element is the ARN of a policy created in this stack, never an AWS-managed one (those are

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from keyless_guard import iam, kms, lambda_code, lambda_env, logs, monitoring, network, secretsmanager
+from keyless_guard import iam, kms, lambda_code, lambda_env, logs, monitoring, network, secretsmanager, trust
 from keyless_guard.framework import Rule
 
 PACK_NAME: Final = "keyless-guard"
@@ -16,6 +16,10 @@ RULES: Final[tuple[Rule, ...]] = (
     iam.no_broad_resource_arns,
     iam.no_broad_managed_policies,
     iam.no_access_keys,
+    trust.oidc_subject,
+    trust.oidc_subject_exact,
+    trust.trust_no_public_principal,
+    trust.passrole_scoped,
     lambda_env.no_credentials_in_env,
     lambda_code.no_credentials_in_code,
     secretsmanager.secret_policy_not_public,

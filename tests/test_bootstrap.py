@@ -232,3 +232,16 @@ def test_the_bootstrap_program_passes_the_pack_with_the_prod_config(capsys):
 
     assert main(["--program", str(BOOTSTRAP), "--stack", "prod"]) == 0
     assert "0 mandatory" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("component", ["preview", "deploy"])
+def test_each_role_fits_iams_policy_size_and_attachment_quotas(run, component):
+    """IAM quotas (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html): a managed policy
+    holds at most 6,144 characters and a role's inline policies 10,240 (whitespace not counted); a role takes 10
+    managed policies by default."""
+    policies = [p for p in of_type(run, "aws:iam/policy:Policy") if p.name.startswith(f"{component}-")]
+    guard = only(run, "aws:iam/rolePolicy:RolePolicy", f"{component}-guard")
+
+    assert 1 <= len(policies) <= 10
+    assert max(len("".join(str(p.inputs["policy"]).split())) for p in policies) <= 6144
+    assert len("".join(str(guard.inputs["policy"]).split())) <= 10240

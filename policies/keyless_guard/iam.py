@@ -12,7 +12,14 @@ from typing import Any, Final
 from pulumi_policy import EnforcementLevel, Severity
 
 from keyless_guard.framework import Report, Resource, resource_rule
-from keyless_guard.iam_actions import ArnScope, ResourceSupport, classify_arn, created_type, resource_support
+from keyless_guard.iam_actions import (
+    ArnScope,
+    ResourceSupport,
+    classify_arn,
+    covers_whole_service,
+    created_type,
+    resource_support,
+)
 from keyless_guard.iam_documents import Statement, read_statements
 from keyless_guard.values import as_dict, as_list
 
@@ -115,11 +122,23 @@ def _star_resource(where: str, statement: Statement, report: Report) -> None:
         )
 
 
+def _unscopable(statement: Statement) -> bool:
+    """Every action supports only `Resource: "*"` (or AWS documents it must be `*`)."""
+    return bool(statement.actions) and all(
+        not _WILDCARD.search(action)
+        and resource_support(action) in (ResourceSupport.WILDCARD_ONLY, ResourceSupport.MUST_BE_STAR)
+        for action in statement.actions
+    )
+
+
 def _broad_arns(where: str, statement: Statement, report: Report) -> None:
-    narrowed = any(_RESOURCE_CONDITION.match(key) for key in statement.narrowing_keys())
+    narrowed = any(_RESOURCE_CONDITION.match(key) for key in statement.restricting_keys())
+    unscopable = _unscopable(statement)
     for arn in statement.resources:
         if arn == "*":
             continue
+        if unscopable and all(covers_whole_service(arn, a.partition(":")[0]) for a in statement.actions):
+            continue  # `s3:ListAllMyBuckets` on `arn:aws:s3:::*` is the same grant as on "*", which it needs
         arn_class = classify_arn(arn)
         if arn_class.acceptable:
             continue
@@ -143,7 +162,7 @@ def _same_type(created: str, arn_type: str) -> bool:
 
 def _tags_on_create_only(statement: Statement) -> bool:
     return all(action.lower() == "ec2:createtags" for action in statement.actions) and (
-        _TAG_ON_CREATE in statement.narrowing_keys()
+        _TAG_ON_CREATE in statement.restricting_keys()
     )
 
 
@@ -220,8 +239,8 @@ def _is_broad_managed(arn: str) -> bool:
     resource_types=(*_ATTACHMENTS, ROLE, SSO_MANAGED_ATTACHMENT, SSO_CUSTOMER_ATTACHMENT, SSO_BOUNDARY),
 )
 def no_broad_managed_policies(resource: Resource, report: Report) -> None:
-    # An unknown element is the ARN of a policy created in this stack, never an AWS-managed one (those are
-    # literal ARNs); the identity-policy rules check that policy's document itself. A wholly unknown list raises.
+    # An unknown element is judged by policy-known-at-preview (a stack rule, which sees whether it flows from an
+    # aws.iam.Policy of this stack, whose document the identity-policy rules check). A wholly unknown list raises.
     for where, arn in _managed_policy_arns(resource):
         if isinstance(arn, str) and _is_broad_managed(arn):
             report(f"{where} attaches the AWS-managed policy {arn}, which grants far more than this workload needs.")

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from typing import Final
 
-from keyless_guard import iam, kms, lambda_code, lambda_env, logs, monitoring, network, secretsmanager, trust
+from keyless_guard import (
+    iam,
+    iam_validity,
+    kms,
+    lambda_code,
+    lambda_env,
+    logs,
+    monitoring,
+    network,
+    preview_knowledge,
+    secretsmanager,
+    trust,
+)
 from keyless_guard.framework import Rule
 
 PACK_NAME: Final = "keyless-guard"
@@ -16,6 +28,8 @@ RULES: Final[tuple[Rule, ...]] = (
     iam.no_broad_resource_arns,
     iam.no_broad_managed_policies,
     iam.no_access_keys,
+    iam_validity.valid_policy,
+    preview_knowledge.policy_known_at_preview,
     trust.oidc_subject,
     trust.oidc_subject_exact,
     trust.trust_no_public_principal,

@@ -17,7 +17,7 @@ from pulumi_policy import EnforcementLevel, Severity
 
 from keyless_guard.framework import Report, Resource, resource_rule
 from keyless_guard.iam import IDENTITY_POLICY_TYPES, ROLE, identity_statements
-from keyless_guard.iam_documents import Statement, read_statements
+from keyless_guard.iam_documents import CALLER_KEYS, Statement, read_statements
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,9 @@ ISSUERS: Final[tuple[Issuer, ...]] = (
 _WEB_IDENTITY: Final = "sts:AssumeRoleWithWebIdentity"
 _POSITIVE: Final = ("StringEquals", "StringLike")
 """Operators that require the claim to be present and to match; `ForAllValues:` and `...IfExists` hold without it."""
-_CALLER_KEYS: Final = frozenset({"aws:principalorgid", "aws:principalarn", "aws:sourceaccount", "sts:externalid"})
+_CALLER_KEYS: Final = CALLER_KEYS | {"sts:externalid"}
+"""The pack's caller keys (aws:PrincipalOrgID, aws:PrincipalArn, aws:SourceAccount, ...) and, for a trust policy,
+sts:ExternalId, which a third party must present."""
 _HAND_OVER_ROLE: Final = "iam:PassRole"
 _WILDCARD = re.compile(r"[*?]")
 
@@ -242,10 +244,10 @@ def trust_no_public_principal(resource: Resource, report: Report) -> None:
             report(
                 f"assumeRolePolicy {statement.label} is an Allow with NotPrincipal: everyone else may assume the role."
             )
-        elif statement.public_principal and not statement.narrowing_keys() & _CALLER_KEYS:
+        elif statement.public_principal and not statement.restricting_keys() & _CALLER_KEYS:
             report(
                 f"assumeRolePolicy {statement.label} lets any principal ('*') assume the role with no condition on "
-                f"the caller ({', '.join(sorted(_CALLER_KEYS))})."
+                "the caller (aws:PrincipalOrgID, aws:PrincipalArn, aws:SourceAccount, sts:ExternalId, ...)."
             )
 
 

@@ -64,6 +64,8 @@ class Touches:
     """Input holding the physical name; None when AWS generates the id (scoped by the stack tag instead)."""
     suffix: str = ""
     """Appended to the name: a secret's `-??????`, a log group's `:*` for its streams."""
+    wildcard_only: bool = False
+    """The API has no resource type for it: its Write actions (those named after `iam_type`) support only `*`."""
 
 
 PULUMI_REGISTRY = "https://www.pulumi.com/registry/packages/aws/api-docs/"
@@ -82,6 +84,8 @@ RESOURCE_TYPES: Final[Mapping[str, tuple[Touches, ...]]] = {
     # logs:PutMetricFilter acts on the log group the filter reads.
     "aws:cloudwatch/logMetricFilter:LogMetricFilter": (Touches("logs", "log-group", "logGroupName"),),
     "aws:cloudwatch/metricAlarm:MetricAlarm": (Touches("cloudwatch", "alarm", "name"),),
+    # logs:PutQueryDefinition / DeleteQueryDefinition act on no resource type (Service Authorization Reference).
+    "aws:cloudwatch/queryDefinition:QueryDefinition": (Touches("logs", "QueryDefinition", wildcard_only=True),),
     "aws:cloudwatch/dashboard:Dashboard": (Touches("cloudwatch", "dashboard", "dashboardName"),),
     "aws:kms/key:Key": (Touches("kms", "key"),),
     # kms:CreateAlias acts on the alias and on the key it points at.
@@ -176,6 +180,8 @@ def targets(resources: Iterable[RecordedResource], region: str) -> list[Target]:
                 "resource types it acts on, citing its Pulumi registry page"
             )
         for touch in touches:
+            if touch.wildcard_only:
+                continue
             target = _target(resource, touch, region)
             found.setdefault(target.arn, target)
     return sorted(found.values(), key=lambda target: target.arn)
@@ -375,6 +381,36 @@ def _wildcard_only(action: str) -> bool:
     return action.lower() in {known.lower() for known in get_actions_that_support_wildcard_arns_only(service)}
 
 
+def wildcard_only_writes(resources: Iterable[RecordedResource]) -> list[dict[str, Any]]:
+    """Write actions named after a wildcard-only type of the plan (logs:PutQueryDefinition), which support only `*`."""
+    wanted = sorted(
+        {
+            (touch.service, touch.iam_type)
+            for resource in resources
+            if resource.custom
+            for touch in RESOURCE_TYPES.get(resource.type, ())
+            if touch.wildcard_only
+        }
+    )
+    statements = []
+    for service, iam_type in wanted:
+        actions = sorted(
+            action
+            for action in get_actions_that_support_wildcard_arns_only(service)
+            if action.partition(":")[2].endswith(iam_type)
+            and any(
+                entry["access_level"] == "Write"
+                for entry in get_action_data(service, action.partition(":")[2]).get(service, [])
+            )
+        )
+        if not actions:
+            raise PermissionsError(f"policy_sentry knows no wildcard-only Write action for {service} {iam_type}")
+        statements.append(
+            {"Sid": f"{service.capitalize()}Write{iam_type}WildcardOnly", "Action": actions, "Resource": ["*"]}
+        )
+    return statements
+
+
 def _unique(entries: Iterable[dict[str, str]]) -> list[dict[str, str]]:
     seen: dict[str, dict[str, str]] = {}
     for entry in entries:
@@ -403,7 +439,7 @@ def build(stack: str) -> dict[str, Any]:
         "stackTag": {"key": STACK_TAG_KEY, "value": tag_value},
         "resourceTypes": sorted({resource.type for resource in run.resources if resource.custom}),
         "stackRoles": _stack_roles(run.resources, region),
-        "deploy": deploy + creates,
+        "deploy": deploy + creates + wildcard_only_writes(run.resources),
         "preview": preview,
         "omitted": omitted,
     }

@@ -29,6 +29,8 @@ _ATTACHMENTS: Final = (
     "aws:iam/userPolicyAttachment:UserPolicyAttachment",
     "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
 )
+_IDENTITY_POLICY_TYPES: Final = (*_POLICY_PROP, _ROLE)
+ACCESS_KEY: Final = "aws:iam/accessKey:AccessKey"
 _WILDCARD = re.compile(r"[*?]")
 _RESOURCE_CONDITION = re.compile(
     r"^[a-z0-9-]+:resourcetag/.+$|^ec2:(vpc|subnet|networkinterfaceid)$|^secretsmanager:secretid$"
@@ -130,6 +132,7 @@ no_wildcard_actions = resource_rule(
     severity=Severity.HIGH,
     remediation="Replace each wildcard with the exact actions needed.",
     equivalent="CKV_AWS_1 / CKV_AWS_49 / CKV_AWS_62 / CKV_AWS_63; cdk-nag AwsSolutions-IAM5",
+    resource_types=_IDENTITY_POLICY_TYPES,
 )(_for_allow_statements(_wildcard_actions))
 
 no_not_action = resource_rule(
@@ -139,6 +142,7 @@ no_not_action = resource_rule(
     severity=Severity.HIGH,
     remediation="Rewrite the statement with explicit Action and Resource lists.",
     equivalent="none in Checkov; cdk-nag none (AwsSolutions-IAM5 never reads NotAction)",
+    resource_types=_IDENTITY_POLICY_TYPES,
 )(_for_allow_statements(_not_action_or_resource))
 
 no_star_resource = resource_rule(
@@ -148,6 +152,7 @@ no_star_resource = resource_rule(
     severity=Severity.HIGH,
     remediation="Scope the statement to resource ARNs; keep '*' only for actions that support no resource.",
     equivalent="CKV_AWS_355 / CKV_AWS_290; cdk-nag AwsSolutions-IAM5",
+    resource_types=_IDENTITY_POLICY_TYPES,
 )(_for_allow_statements(_star_resource))
 
 no_broad_resource_arns = resource_rule(
@@ -157,6 +162,7 @@ no_broad_resource_arns = resource_rule(
     severity=Severity.HIGH,
     remediation="Name the resource; a wildcard may follow its name (a secret's -?????? suffix, a log group's :*).",
     equivalent="cdk-nag AwsSolutions-IAM5 (wildcard resources); Checkov none",
+    resource_types=_IDENTITY_POLICY_TYPES,
 )(_for_allow_statements(_broad_arns))
 
 
@@ -184,6 +190,7 @@ def _is_broad_managed(arn: str) -> bool:
     severity=Severity.HIGH,
     remediation="Write a least-privilege inline or customer-managed policy for the actions actually needed.",
     equivalent="CKV_AWS_274 (AdministratorAccess); cdk-nag AwsSolutions-IAM4",
+    resource_types=(*_ATTACHMENTS, _ROLE),
 )
 def no_broad_managed_policies(resource: Resource, report: Report) -> None:
     # An unknown element is the ARN of a policy created in this stack, never an AWS-managed one (those are
@@ -200,7 +207,7 @@ def no_broad_managed_policies(resource: Resource, report: Report) -> None:
     severity=Severity.CRITICAL,
     remediation="Delete the AccessKey; give the workload an IAM role (Lambda execution role, IRSA, SSO).",
     equivalent="CKV_AWS_273 (IAM users); cdk-nag none",
+    resource_types=(ACCESS_KEY,),
 )
 def no_access_keys(resource: Resource, report: Report) -> None:
-    if resource.type == "aws:iam/accessKey:AccessKey":
-        report("This stack creates a long-lived IAM access key. Use a role with temporary credentials instead.")
+    report("This stack creates a long-lived IAM access key. Use a role with temporary credentials instead.")

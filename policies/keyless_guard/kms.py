@@ -21,10 +21,9 @@ KEY_POLICY: Final = "aws:kms/keyPolicy:KeyPolicy"
     severity=Severity.MEDIUM,
     remediation="Set enableKeyRotation=True on the key.",
     equivalent="CKV_AWS_7; cdk-nag AwsSolutions-KMS5",
+    resource_types=(KEY,),
 )
 def key_rotation(resource: Resource, report: Report) -> None:
-    if resource.type != KEY:
-        return
     spec = known(resource.props.get("customerMasterKeySpec") or resource.props.get("keySpec"), "keySpec")
     usage = known(resource.props.get("keyUsage"), "keyUsage")
     if spec not in (None, "SYMMETRIC_DEFAULT") or usage not in (None, "ENCRYPT_DECRYPT"):
@@ -40,9 +39,10 @@ def key_rotation(resource: Resource, report: Report) -> None:
     severity=Severity.CRITICAL,
     remediation="Name the principals, or add a condition (kms:ViaService, kms:CallerAccount, aws:PrincipalArn).",
     equivalent="CKV_AWS_33; cdk-nag none",
+    resource_types=(KEY, KEY_POLICY),
 )
 def key_policy_no_public(resource: Resource, report: Report) -> None:
-    if resource.type not in (KEY, KEY_POLICY) or resource.props.get("policy") is None:
+    if resource.props.get("policy") is None:
         return
     for statement in read_statements(resource.props["policy"], "policy", report):
         open_to_all = statement.public_principal or statement.has_not_principal

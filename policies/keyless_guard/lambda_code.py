@@ -114,9 +114,10 @@ def bundle_findings(archive: Any) -> list[tuple[str, Finding]]:
     severity=Severity.CRITICAL,
     remediation="Remove the credential from the code, rotate it, and read it from Secrets Manager at run time.",
     equivalent="Checkov secrets scan (CKV_SECRET_2, CKV_SECRET_6, ...); cdk-nag none",
+    resource_types=(FUNCTION,),
 )
 def no_credentials_in_code(resource: Resource, report: Report) -> None:
-    if resource.type != FUNCTION or resource.props.get("code") is None:
+    if resource.props.get("code") is None:
         return  # an S3 object or container image is built elsewhere; scan it where it is built
     code = known(resource.props["code"], "code")
     try:

@@ -25,9 +25,10 @@ def has_retention(log_group: Resource) -> bool:
     severity=Severity.LOW,
     remediation="Set retentionInDays (for example 14 or 30) on the log group.",
     equivalent="CKV_AWS_338 (retention >= 1 year); cdk-nag none",
+    resource_types=(LOG_GROUP,),
 )
 def log_group_retention(resource: Resource, report: Report) -> None:
-    if resource.type == LOG_GROUP and not has_retention(resource):
+    if not has_retention(resource):
         report("This log group keeps events forever (no retentionInDays). Set a retention period.")
 
 

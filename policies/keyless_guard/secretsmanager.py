@@ -52,10 +52,9 @@ def _policy_statements(resource: Resource, report: Report | None) -> list[Statem
     severity=Severity.CRITICAL,
     remediation="Allow GetSecretValue to the reader role ARNs only; deny it to every other principal.",
     equivalent="none in Checkov or cdk-nag (neither reads secret resource policies)",
+    resource_types=(SECRET, SECRET_POLICY),
 )
 def secret_policy_not_public(resource: Resource, report: Report) -> None:
-    if resource.type not in (SECRET, SECRET_POLICY):
-        return
     for statement in _policy_statements(resource, report):
         problem = public_read_problem(statement)
         if problem:
@@ -107,10 +106,9 @@ def secret_requires_resource_policy(stack: Stack, report: StackReport) -> None:
     severity=Severity.MEDIUM,
     remediation="Create an aws.kms.Key (rotation on) and set the secret's kmsKeyId to it or to its alias.",
     equivalent="CKV_AWS_149; cdk-nag AwsSolutions-SMG4 is rotation (none exact)",
+    resource_types=(SECRET,),
 )
 def secret_customer_managed_kms(resource: Resource, report: Report) -> None:
-    if resource.type != SECRET:
-        return
     # An unknown kmsKeyId is the output of a key created in this stack (AWS-managed keys are literal aliases),
     # so it is accepted without being read.
     key = resource.props.get("kmsKeyId")
@@ -127,10 +125,9 @@ def secret_customer_managed_kms(resource: Resource, report: Report) -> None:
     severity=Severity.CRITICAL,
     remediation="Delete the SecretVersion; put the value out of band (aws secretsmanager put-secret-value).",
     equivalent="CKV_SECRET_* (hard-coded values); cdk-nag none",
+    resource_types=(SECRET_VERSION,),
 )
 def secret_no_value_in_program(resource: Resource, report: Report) -> None:
-    if resource.type != SECRET_VERSION:
-        return
     # Presence is enough: the value itself (known or not) is never read.
     for field in ("secretString", "secretBinary"):
         if resource.props.get(field) is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from keyless_guard import iam, kms, lambda_code, lambda_env, logs, monitoring, network, secretsmanager
+from keyless_guard import compute_env, iam, kms, lambda_code, lambda_env, logs, monitoring, network, secretsmanager
 from keyless_guard.framework import Rule
 
 PACK_NAME: Final = "keyless-guard"
@@ -18,6 +18,8 @@ RULES: Final[tuple[Rule, ...]] = (
     iam.no_access_keys,
     lambda_env.no_credentials_in_env,
     lambda_code.no_credentials_in_code,
+    compute_env.no_credentials_in_compute_env,
+    compute_env.no_credentials_in_user_data,
     secretsmanager.secret_policy_not_public,
     secretsmanager.secret_requires_resource_policy,
     secretsmanager.secret_customer_managed_kms,

@@ -49,8 +49,9 @@ _SECRET_QUERY_KEYS: Final = frozenset(
 )
 _NAME_PARTS = re.compile(r"[-_.]")
 _WORD = re.compile(r"[a-z]{2,}|[A-Z]{2,}|([A-Z]+[a-z]{2,}){1,3}")
-_PLACEHOLDER = re.compile(r"%s|(.)\1*|\$[A-Za-z_][A-Za-z0-9_]*|\$\([^()]*\)")
-"""Besides detect-secrets' templates (`{x}`, `<x>`, `${x}`): printf's `%s`, `xxxx` / `****`, `$VAR`, `$(command)`."""
+_PLACEHOLDER = re.compile(r"%s|(.)\1*|\$[A-Z_][A-Z0-9_]*|\$\([^()]*\)")
+"""Besides detect-secrets' templates (`{x}`, `<x>`, `${x}`): printf's `%s`, `xxxx` / `****`, a shell variable
+(`$DB_PASSWORD`, upper case: a generated password may start with `$`), a command substitution (`$(aws ...)`)."""
 _ALPHABET_TAIL = "+/-_=."
 _PLACEHOLDER_WORDS: Final = frozenset({"password", "passwd", "secret", "pass", "changeme", "example", "redacted"})
 _HUMP = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")

@@ -51,7 +51,7 @@ def task(name: str, environment: dict[str, str], **container: object) -> Recorde
     return res(TASK_DEFINITION, name, {"family": name, "containerDefinitions": json.dumps(definitions)})
 
 
-def project(name: str, variables: list[dict[str, str]]) -> RecordedResource:
+def project(name: str, variables: list[dict[str, object]]) -> RecordedResource:
     environment = {
         "computeType": "BUILD_GENERAL1_SMALL",
         "image": "aws/codebuild/standard:7.0",
@@ -185,4 +185,26 @@ def test_secure_string_parameter_written_in_the_program(pack):
         (VALUE_RULE, "secure-literal"),
         (VALUE_RULE, "secure-computed"),
         (VALUE_RULE, "secure-write-only"),
+    }
+
+
+def test_unknown_values_are_advisories_and_known_ones_still_judged(pack):
+    # First preview: a user data script or a CodeBuild variable built from a computed output is unknown.
+    resources = [
+        res(INSTANCE, "user-data", {"userData": UNKNOWN}),
+        project(
+            "codebuild",
+            [
+                {"name": "TABLE", "value": UNKNOWN, "type": "PLAINTEXT"},
+                {"name": "DB_PASSWORD", "value": password(), "type": "PLAINTEXT"},
+            ],
+        ),
+    ]
+    result = report(pack, *resources)
+    names = {r.urn: r.name for r in resources}
+    rules = {USER_DATA_RULE, COMPUTE_RULE}
+    assert {(v.policy, names[v.urn], v.cant_run) for v in result.violations if v.policy in rules} == {
+        (USER_DATA_RULE, "user-data", True),
+        (COMPUTE_RULE, "codebuild", True),
+        (COMPUTE_RULE, "codebuild", False),
     }

@@ -89,10 +89,18 @@ def test_punctuated_passwords_are_judged_whole_under_secret_like_names(pack):
         "slash-and-plus": {"ADMIN_PASSWORD": pick(ALNUM, 7) + "/" + pick(ALNUM, 7) + "+="},
         "short-with-colon": {"API_TOKEN": pick(ALNUM, 5) + ":" + pick(ALNUM, 5)},
         "dynamic-reference": {"DB_PASSWORD": "{{resolve:secretsmanager:prod/db:SecretString:password}}"},
+        "dollar-first": {"DB_PASSWORD": "$" + pick(string.ascii_lowercase, 1) + pick(ALNUM, 12)},
         "placeholder": {"DB_PASSWORD": "${DB_PASSWORD}"},
+        "shell-variable": {"DB_PASSWORD": "$DB_PASSWORD"},
         "ssm-reference": {"DB_PASSWORD": "ssm:/prod/db/password"},
     }
-    assert flagged(pack, cases) == {"all-specials", "equals-and-semicolon", "slash-and-plus", "short-with-colon"}
+    assert flagged(pack, cases) == {
+        "all-specials",
+        "equals-and-semicolon",
+        "slash-and-plus",
+        "short-with-colon",
+        "dollar-first",
+    }
 
 
 def test_hex_keys_are_credentials_unless_the_name_says_digest(pack):

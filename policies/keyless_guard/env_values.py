@@ -280,9 +280,11 @@ _LOWER_ID = re.compile(r"[a-z0-9]{8,40}")
 """Cognito app client ids and AppSync API ids are 26 lower-case letters and digits (the APIs document only
 `[\\w+]+`, 1-128); an `_ID` name holding that shape is an identifier, which the client side sees anyway."""
 _PEM_PUBLIC = re.compile(
-    r"(\s*-----BEGIN (?P<label>PUBLIC KEY|RSA PUBLIC KEY|CERTIFICATE)-----(\s|\\n)*[A-Za-z0-9+/=\s]*?"
-    r"(\\n[A-Za-z0-9+/=]*)*(\s|\\n)*-----END (?P=label)-----(\s|\\n)*)+"
+    r"((\s|\\n)*-----BEGIN (?P<label>PUBLIC KEY|RSA PUBLIC KEY|CERTIFICATE)-----"
+    r"([A-Za-z0-9+/=\s]|\\n)*-----END (?P=label)-----)+(\s|\\n)*"
 )
+"""PEM public keys and certificates, with real newlines or `\\n` escapes (the body's alternatives are disjoint, so
+matching stays linear)."""
 _STRIPE_PUBLISHABLE = re.compile(r"pk_(live|test)_[0-9A-Za-z]{10,247}")
 _SENTRY_KEY = re.compile(r"[0-9a-f]{32}")
 _SENTRY_PROJECT = re.compile(r"/(\d+)")
@@ -290,8 +292,10 @@ _BASE64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
 _KV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_ .-]{0,63}")
 _YAML_HINT = re.compile(r"^\s*[A-Za-z_][\w.-]*\s*:(\s|$)", re.MULTILINE)
 _SAFE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
-_MAX_DEPTH = 4
+_MAX_NESTING = 16
 _MAX_NODES = 2000
+_MAX_PARSED = 64 * 1024
+"""A larger value is judged as one string: ECS allows 64 KiB of container definitions, EC2 16 KB of user data."""
 
 
 def is_setting_value(value: str) -> bool:
@@ -308,8 +312,9 @@ def is_setting_value(value: str) -> bool:
 def is_public_by_design(value: str) -> bool:
     """PEM public keys and certificates, Stripe publishable keys, Sentry DSNs: made to be seen.
 
-    Stripe: "Publishable keys ... can be publicly accessible in your web or mobile app's client-side code"
-    (https://docs.stripe.com/keys). Sentry: "DSNs are safe to keep public because they only allow submission of new
+    Stripe documents publishable keys (`pk_live_`, `pk_test_`) as made for client-side code
+    (https://docs.stripe.com/keys), and gitleaks dropped them from its Stripe rule for that reason
+    (gitleaks/gitleaks#1320). Sentry: "DSNs are safe to keep public because they only allow submission of new
     events" (https://docs.sentry.io/concepts/key-terms/dsn-explainer/); a legacy DSN with a secret key
     (`https://public:secret@...`) has a password and is still a credential.
     """
@@ -355,7 +360,7 @@ def variable_problems(name: str, value: Any) -> list[Problem]:
 
 def _judge(name: str, value: Any, depth: int, budget: _Budget) -> Iterator[Problem]:
     budget.nodes -= 1
-    if budget.nodes < 0:
+    if budget.nodes < 0 or depth > _MAX_NESTING:
         yield Problem("is too large or too deeply nested to judge")
         return
     if value is None or value == "" or isinstance(value, bool):
@@ -363,12 +368,13 @@ def _judge(name: str, value: Any, depth: int, budget: _Budget) -> Iterator[Probl
             yield Problem("is named like a secret but holds a literal value rather than a reference to one")
         return
     if isinstance(value, dict | list):
-        yield from _judge_structure(name, value, depth, budget)
+        yield from _judge_structure(name, value, depth + 1, budget)
         return
     text = value if isinstance(value, str) else str(value)
     if is_public_by_design(text):
         return
-    structure = _parse_structure(text, name_kind(name) is not NameKind.SECRET) if depth < _MAX_DEPTH else None
+    parse = depth < _MAX_NESTING and len(text) <= _MAX_PARSED
+    structure = _parse_structure(text, name_kind(name) is not NameKind.SECRET) if parse else None
     if structure is not None:
         inner = list(_judge_structure(name, structure, depth + 1, budget))
         # A credential format the pairs do not show (in a key, across pairs) is still one.
@@ -407,7 +413,7 @@ def _judge_structure(name: str, structure: Any, depth: int, budget: _Budget) -> 
     else:
         pairs = [(name, structure)]
     for key, inner in pairs:
-        for problem in _judge(key, inner, depth + 1, budget):
+        for problem in _judge(key, inner, depth, budget):
             label = key if isinstance(structure, dict) and _SAFE_KEY.fullmatch(key) and not looks_random(key) else "?"
             path = (label, *problem.path) if isinstance(structure, dict) else problem.path
             yield Problem(problem.what, path)
@@ -422,7 +428,7 @@ def _parse_structure(text: str, key_values: bool) -> Any:
     if stripped[:1] in "{[":
         try:
             return json.loads(stripped)
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
     if _BASE64.fullmatch(stripped) and len(stripped) % 4 == 0:
         try:
@@ -432,12 +438,12 @@ def _parse_structure(text: str, key_values: bool) -> Any:
         if decoded[:1] in "{[":
             try:
                 return json.loads(decoded)
-            except ValueError:
+            except (ValueError, RecursionError):
                 pass
     if "://" not in stripped.split("\n", 1)[0] and _YAML_HINT.search(stripped):
         try:
             document = yaml.safe_load(stripped)
-        except yaml.YAMLError:
+        except (yaml.YAMLError, RecursionError):
             document = None
         if isinstance(document, dict):
             return document

@@ -56,6 +56,7 @@ def test_structured_values_are_parsed_and_their_inner_pairs_judged(pack):
         "libpq-dsn": {"DATABASE_DSN": f"host=db.internal port=5432 user=svc password={pick(ALNUM, 10)}"},
         "base64-json-key": {"APP_SETTINGS": b64json({"region": "eu-west-1", "apiKey": pick(ALNUM, 14)})},
         "json-in-json": {"APP_CONFIG": json.dumps({"db": json.dumps({"PGPASSWORD": pick(ALNUM, 10)})})},
+        "too-deep-to-judge": {"APP_CONFIG": '{"a": ' * 40 + "1" + "}" * 40},
         # Look-alikes: references, placeholders and settings inside.
         "json-reference": {
             "DB_CONFIG": json.dumps({"user": "svc", "passwordSecretArn": NAMED_IDENTIFIERS["secret arn"](RNG)[1]})
@@ -79,6 +80,7 @@ def test_structured_values_are_parsed_and_their_inner_pairs_judged(pack):
         "libpq-dsn",
         "base64-json-key",
         "json-in-json",
+        "too-deep-to-judge",  # reported, never passed unjudged
     }
 
 

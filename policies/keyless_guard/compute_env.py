@@ -14,7 +14,6 @@ import binascii
 import gzip
 import io
 import json
-import re
 import zlib
 from collections.abc import Iterator
 from typing import Any, Final
@@ -23,7 +22,7 @@ import yaml
 from pulumi_policy import EnforcementLevel, Severity
 
 from keyless_guard.detectors import text_findings
-from keyless_guard.env_values import describe, variable_problems
+from keyless_guard.env_values import assignments, describe, variable_problems
 from keyless_guard.framework import Report, Resource, resource_rule
 from keyless_guard.values import Unknown, as_dict, as_list, known
 
@@ -32,7 +31,6 @@ CODEBUILD_PROJECT: Final = "aws:codebuild/project:Project"
 INSTANCE: Final = "aws:ec2/instance:Instance"
 LAUNCH_TEMPLATE: Final = "aws:ec2/launchTemplate:LaunchTemplate"
 _PLAINTEXT: Final = "PLAINTEXT"
-_ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>.*?)\s*$")
 _MAX_USER_DATA: Final = 1024 * 1024
 """EC2 accepts 16 KB of user data (before base64); gzip may expand it, so decompression stops at 1 MiB."""
 _FIX: Final = "Store secrets in Secrets Manager; pass their name."
@@ -169,15 +167,7 @@ def user_data_problems(text: str) -> Iterator[str]:
             for problem in variable_problems("cloud-config", document):
                 yield describe("cloud-config", problem)
         return
-    for number, line in enumerate(text.splitlines(), start=1):
-        match = _ASSIGNMENT.match(line)
-        if match and number not in flagged:
-            value = _unquote(match.group("value"))
-            for problem in variable_problems(match.group("name"), value):
-                yield f"line {number}: {describe('variable ' + match.group('name'), problem)}"
-
-
-def _unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        return value[1:-1]
-    return value
+    for number, name, value in assignments(text):
+        if number not in flagged:
+            for problem in variable_problems(name, value):
+                yield f"line {number}: {describe('variable ' + name, problem)}"

@@ -474,6 +474,24 @@ def _key_values(text: str) -> dict[str, str] | None:
     return pairs if len(pairs) >= 2 else None
 
 
+_ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(?P<value>.*?)\s*$")
+
+
+def assignments(text: str) -> Iterator[tuple[int, str, str]]:
+    """(line number, name, value) of each `NAME=value` / `export NAME=value` line of a `.env` file or shell script:
+    quotes around the value removed, a trailing ` # comment` dropped from an unquoted one, comment lines skipped."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _ASSIGNMENT.match(line)
+        if match is None or line.lstrip().startswith("#"):
+            continue
+        value = match.group("value")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        yield number, match.group("name"), value
+
+
 def describe(variable: str, problem: Problem) -> str:
     """`environment variable DB_CONFIG (at password) holds ...`: where, then what; never the value."""
     where = f" (at {'.'.join(problem.path)})" if problem.path else ""

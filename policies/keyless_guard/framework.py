@@ -70,6 +70,21 @@ class Stack:
     def _index(self) -> dict[str, Resource]:
         return {r.urn: r for r in self.resources}
 
+    def judge_each(self, resources: Iterable[Resource], judge: Callable[[Resource], None]) -> None:
+        """Run `judge` on every resource; one resource's unknown value does not stop the judgement of the others.
+
+        The first `UnknownValueError` is raised again once all are judged, so the SDK still reports "can't run during
+        preview" for what could not be decided, next to the violations already reported for the rest.
+        """
+        undecided: UnknownValueError | None = None
+        for resource in resources:
+            try:
+                judge(resource)
+            except UnknownValueError as exc:
+                undecided = undecided or exc
+        if undecided is not None:
+            raise undecided
+
     def reachable(self, urns: Iterable[str]) -> set[str]:
         """`urns` and every URN they depend on, directly or transitively (dependencies and property dependencies)."""
         seen: set[str] = set()

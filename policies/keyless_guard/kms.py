@@ -7,7 +7,7 @@ from typing import Final
 from pulumi_policy import EnforcementLevel, Severity
 
 from keyless_guard.framework import Report, Resource, resource_rule
-from keyless_guard.iam_documents import read_statements
+from keyless_guard.iam_documents import CALLER_KEYS, read_statements
 from keyless_guard.values import known
 
 KEY: Final = "aws:kms/key:Key"
@@ -46,5 +46,10 @@ def key_policy_no_public(resource: Resource, report: Report) -> None:
         return
     for statement in read_statements(resource.props["policy"], "policy", report):
         open_to_all = statement.public_principal or statement.has_not_principal
-        if statement.allows and open_to_all and not statement.narrowing_keys():
-            report(f"key policy {statement.label} allows Principal '*' without a condition.")
+        if statement.allows and open_to_all and not statement.restricting_keys() & CALLER_KEYS:
+            report(
+                f"key policy {statement.label} allows Principal '*' without a condition that restricts the caller "
+                "(aws:PrincipalArn, aws:PrincipalAccount, aws:PrincipalOrgID, kms:CallerAccount, aws:SourceArn, ...); "
+                "keys such as aws:SecureTransport or kms:ViaService alone, ForAllValues:, ...IfExists and wildcard "
+                "values do not."
+            )

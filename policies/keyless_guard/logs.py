@@ -59,7 +59,8 @@ def _name(log_group: Resource) -> str:
 )
 def lambda_log_group(stack: Stack, report: StackReport) -> None:
     groups = list(stack.of_type(LOG_GROUP))
-    for function in stack.of_type(FUNCTION):
+
+    def judge(function: Resource) -> None:
         names = _log_group_names(function)
         wired = set(function.property_dependencies.get("loggingConfig", ()))
         matches = [g for g in groups if g.urn in wired or _name(g) in names]
@@ -70,3 +71,5 @@ def lambda_log_group(stack: Stack, report: StackReport) -> None:
             )
         elif not any(has_retention(g) for g in matches):
             report("This function's log group has no retention period.", function.urn)
+
+    stack.judge_each(stack.of_type(FUNCTION), judge)

@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -204,6 +205,8 @@ _SETTING_HEADS: Final = frozenset(
 """Head words of settings about a secret (`PASSWORD_MIN_LENGTH`, `TOKEN_ISSUER`, `AUTH_TOKEN_CACHE`)."""
 _DIGEST_WORDS: Final = frozenset({"digest", "hash", "sha", "commit", "etag", "version", "checksum", "revision", "md"})
 _ID_HEADS: Final = frozenset({"id", "ids"})
+_NAME_CACHE: Final = 4096
+"""Variable names repeat across resources; the cache is bounded so that generated names cannot grow it."""
 
 
 class NameKind(Enum):
@@ -217,12 +220,13 @@ class NameKind(Enum):
     NEUTRAL = "neutral"
 
 
-def name_words(name: str) -> list[str]:
+@lru_cache(maxsize=_NAME_CACHE)
+def name_words(name: str) -> tuple[str, ...]:
     """The words of a variable name, as people write them: `DBPASSWORD` -> db, password; `JWTSecret` -> jwt, secret."""
     words: list[str] = []
     for part in _NAME_WORD.findall(name):
         words.extend(_unglue(part.lower()))
-    return words
+    return tuple(words)
 
 
 def _unglue(word: str) -> list[str]:
@@ -234,13 +238,14 @@ def _unglue(word: str) -> list[str]:
     return [word]
 
 
-def _is_secret_word(words: list[str], index: int) -> bool:
+def _is_secret_word(words: tuple[str, ...], index: int) -> bool:
     word = words[index]
     if word in _SECRET_NOUNS:
         return True
     return word == "key" and index > 0 and words[index - 1] in _KEY_QUALIFIERS
 
 
+@lru_cache(maxsize=_NAME_CACHE)
 def name_kind(name: str) -> NameKind:
     words = name_words(name)
     end = len(words)
@@ -319,7 +324,11 @@ def is_public_by_design(value: str) -> bool:
     (`https://public:secret@...`) has a password and is still a credential.
     """
     text = value.strip()
-    return bool(_PEM_PUBLIC.fullmatch(text) or _STRIPE_PUBLISHABLE.fullmatch(text) or _is_sentry_dsn(text))
+    return bool(
+        ("-----BEGIN" in text and _PEM_PUBLIC.fullmatch(text))
+        or (text.startswith("pk_") and _STRIPE_PUBLISHABLE.fullmatch(text))
+        or ("@" in text and _is_sentry_dsn(text))
+    )
 
 
 def _is_sentry_dsn(text: str) -> bool:

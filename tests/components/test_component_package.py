@@ -59,6 +59,20 @@ EXPECTED: dict[str, tuple[dict[str, str], dict[str, str]]] = {
             "deliveryRolePolicy": "string",
         },
     ),
+    "DeployRole": (
+        {
+            "roleName": "string",
+            "description": "string",
+            "oidcProviderArn": "string",
+            "oidcIssuer": "string",
+            "audience": "string",
+            "subjects": "list[string]",
+            "permissionPolicies": "list[string]",
+            "inlinePolicy": "string",
+            "maxSessionSeconds": "integer?",
+        },
+        {"arn": "string", "name": "string"},
+    ),
     "LeastPrivilegeFunction": (
         {
             "context": "AwsContext?",

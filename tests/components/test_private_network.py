@@ -41,7 +41,8 @@ def test_create_mode_builds_two_private_subnets_in_two_zones_and_no_route_to_the
     assert {s.inputs["availabilityZone"] for s in subnets} == {f"{REGION}a", f"{REGION}b"}
     assert {s.inputs["cidrBlock"] for s in subnets} == {"10.42.0.0/18", "10.42.64.0/18"}
     assert all(s.inputs["mapPublicIpOnLaunch"] is False for s in subnets)
-    assert all(s.inputs["tags"][NETWORK_TAG_KEY] == "net" for s in subnets)
+    # The default tag value is stack-qualified (project, stack, component name).
+    assert all(s.inputs["tags"][NETWORK_TAG_KEY] == "keyless-ingest-test-net" for s in subnets)
     tagged_for_the_function = {r.name for r in created.resources if NETWORK_TAG_KEY in r.inputs.get("tags", {})}
     assert tagged_for_the_function == {"net-private-0", "net-private-1", "net-lambda"}
     endpoint_sg = only(created, "aws:ec2/securityGroup:SecurityGroup", "net-endpoint")

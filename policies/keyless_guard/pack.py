@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from keyless_guard import iam, kms, lambda_code, lambda_env, logs, monitoring, network, secretsmanager
+from keyless_guard import cloudtrail, iam, kms, lambda_code, lambda_env, logs, monitoring, network, secretsmanager
 from keyless_guard.framework import Rule
 
 PACK_NAME: Final = "keyless-guard"
@@ -30,4 +30,6 @@ RULES: Final[tuple[Rule, ...]] = (
     logs.log_group_retention,
     logs.lambda_log_group,
     monitoring.secret_unexpected_access_alarm,
+    cloudtrail.logs_role_trust,
+    cloudtrail.kms_key_arn,
 )

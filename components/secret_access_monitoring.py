@@ -136,7 +136,11 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
 
         self.trail = None
         watch_reads = args.get("secret_read_alarms", True)
-        log_group = self._audit_log_group(args) if watch_reads else self._no_audit_log_group(args)
+        if watch_reads:
+            log_group = self._audit_log_group(args)
+        else:
+            self._refuse_audit_log_group(args)
+            log_group = None
         self.topic_arn = context.arn("sns", f"{prefix}-secret-alarms")
         self._topic_resource = self._topic(args.get("alarm_email"))
 
@@ -211,7 +215,7 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
         self.audit_log_group_name = require_log_group_name(existing, setting=f"SecretAccessMonitoring {self._name}")
         return None
 
-    def _no_audit_log_group(self, args: SecretAccessMonitoringArgs) -> None:
+    def _refuse_audit_log_group(self, args: SecretAccessMonitoringArgs) -> None:
         """`secret_read_alarms` off: nothing to read, and nothing may pretend otherwise."""
         if args.get("create_trail", False) or args.get("audit_log_group_name"):
             raise ValueError(

@@ -2,7 +2,8 @@
 
 The delivery-role fixtures are related to their trail both ways the engine relates them: a literal role ARN (what the
 real stack passes, with `depends_on`) and the role's `arn` output (a property dependency, unknown at the first
-preview). Sources for what CloudTrail does not send: prowler-cloud/prowler#4714 and awsdocs/aws-cloudtrail-user-guide#17.
+preview). Sources for what CloudTrail does not send: prowler-cloud/prowler#4714 and
+awsdocs/aws-cloudtrail-user-guide#17.
 """
 
 from __future__ import annotations
@@ -76,9 +77,7 @@ def test_a_source_condition_on_the_delivery_role_fails(pack, condition):
 def test_the_role_is_found_through_its_arn_output_too(pack):
     # GIVEN a program that passes role.arn (unknown at the first preview): the engine's property dependency links them
     delivery = role(trust({"StringEquals": {"aws:SourceAccount": ACCOUNT}}), name="generated-name-1a2b3c")
-    assert violations(pack, delivery, trail(UNKNOWN, via=delivery)) == {
-        ("cloudtrail-logs-role-trust", "delivery-role")
-    }
+    assert violations(pack, delivery, trail(UNKNOWN, via=delivery)) == {("cloudtrail-logs-role-trust", "delivery-role")}
 
 
 def test_only_the_trails_delivery_role_is_judged(pack):

@@ -68,20 +68,24 @@ def _unsent_condition_keys(statement: Statement) -> set[str]:
     equivalent="none in Checkov or cdk-nag (prowler's iam_role_cross_service_confused_deputy_prevention asks for it)",
 )
 def logs_role_trust(stack: Stack, report: StackReport) -> None:
-    for trail in stack.of_type(TRAIL):
-        for role in _delivery_roles(stack, trail):
-            document = known(role.props.get("assumeRolePolicy"), "assumeRolePolicy")
-            for statement in read_statements(document, "assumeRolePolicy", partial(_report_on, report, role.urn)):
-                if not (statement.allows and CLOUDTRAIL in statement.principals):
-                    continue
-                unsent = _unsent_condition_keys(statement)
-                if unsent:
-                    report(
-                        f"assumeRolePolicy {statement.label} lets {CLOUDTRAIL} assume this role only with "
-                        f"{sorted(unsent)}, but CloudTrail does not send those keys when it delivers trail "
-                        f"{trail.name}'s events to CloudWatch Logs, so delivery fails. Remove the condition.",
-                        role.urn,
-                    )
+    trail_of = {role.urn: trail.name for trail in stack.of_type(TRAIL) for role in _delivery_roles(stack, trail)}
+
+    def judge(role: Resource) -> None:
+        document = known(role.props.get("assumeRolePolicy"), "assumeRolePolicy")
+        for statement in read_statements(document, "assumeRolePolicy", partial(_report_on, report, role.urn)):
+            if not (statement.allows and CLOUDTRAIL in statement.principals):
+                continue
+            unsent = _unsent_condition_keys(statement)
+            if unsent:
+                report(
+                    f"assumeRolePolicy {statement.label} lets {CLOUDTRAIL} assume this role only with "
+                    f"{sorted(unsent)}, but CloudTrail does not send those keys when it delivers trail "
+                    f"{trail_of[role.urn]}'s events to CloudWatch Logs, so delivery fails. Remove the condition.",
+                    role.urn,
+                )
+
+    # One role's unknown trust policy does not stop the others from being judged.
+    stack.judge_each((r for r in stack.of_type(ROLE) if r.urn in trail_of), judge)
 
 
 @resource_rule(
@@ -91,10 +95,9 @@ def logs_role_trust(stack: Stack, report: StackReport) -> None:
     severity=Severity.LOW,
     remediation="Pass the key's ARN (aws.kms.Key.arn) as kmsKeyId; AWS stores the key ARN whatever you pass.",
     equivalent="none in Checkov or cdk-nag (CKV_AWS_35 only checks that a key is set)",
+    resource_types=(TRAIL,),
 )
 def kms_key_arn(resource: Resource, report: Report) -> None:
-    if resource.type != TRAIL:
-        return
     key = resource.props.get("kmsKeyId")
     if isinstance(key, str) and (key.startswith("alias/") or ":alias/" in key):
         report(

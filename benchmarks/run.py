@@ -13,6 +13,7 @@ BENCHMARKS = (
     "benchmarks.handler_fanout_bench",
     "benchmarks.bundle_import_bench",
     "benchmarks.policy_pack_bench",
+    "benchmarks.code_scan_bench",
     "benchmarks.detector_precision",
 )
 

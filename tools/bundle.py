@@ -1,8 +1,8 @@
 """The Lambda deployment bundle: handler/*.py plus `requests` and its dependencies, pure Python, for python3.12.
 
 Deterministic: entries sorted, fixed timestamps and permissions, nothing machine-specific (no bytecode, no
-console scripts with this machine's interpreter path, no pip RECORD listing them), so the same inputs give the
-same bytes and the same hash, and Pulumi sees no spurious update. boto3 is not bundled: the runtime has it.
+console scripts with this machine's interpreter path, each pip RECORD cut to the files shipped), so the same inputs
+give the same bytes and the same hash, and Pulumi sees no spurious update. boto3 is not bundled: the runtime has it.
 
 Cached under build/lambda/: the installed dependencies by a hash of handler/requirements.txt and this module
 (which holds the target platform), the zip by a hash of those and the handler code, so a repeated build neither
@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import base64
+import csv
 import hashlib
+import io
 import os
 import shutil
 import stat
@@ -46,9 +48,10 @@ PIP_TARGET_ARGS = (
 FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = stat.S_IFREG | 0o644
 # Left out of the zip: bytecode, console scripts (their shebang is this machine's interpreter) and pip's
-# bookkeeping (RECORD lists those scripts with their hashes).
+# install markers. Each RECORD ships, cut to the rows of files the zip holds (so it never lists those scripts):
+# its sha256 per file lets the policy pack skip exactly the third-party files installed unchanged.
 _EXCLUDED_DIRECTORIES = frozenset({"__pycache__", "bin"})
-_EXCLUDED_DIST_INFO_FILES = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
+_EXCLUDED_DIST_INFO_FILES = frozenset({"INSTALLER", "REQUESTED", "direct_url.json"})
 # Modules that cannot run in the Lambda, left out (paths in the install, a trailing slash for a whole package).
 # Nothing imports them there: requests imports urllib3's socks support inside a try (ImportError means "no SOCKS")
 # and pyopenssl only where the ssl module lacks SNI; urllib3 loads emscripten only under Pyodide.
@@ -153,7 +156,20 @@ def _dependency_files(dependencies_dir: Path) -> dict[str, Path]:
         if any(_within(relative.as_posix(), module) for module in UNUSABLE_MODULES):
             continue
         files[relative.as_posix()] = path
+    for name, path in files.items():
+        if name.endswith(".dist-info/RECORD"):
+            _keep_shipped_rows(path, files)
     return files
+
+
+def _keep_shipped_rows(record: Path, shipped: dict[str, Path]) -> None:
+    """Rewrite a RECORD (in the cached install) to the rows of files the zip ships; idempotent, rows kept in order."""
+    rows = list(csv.reader(io.StringIO(record.read_text(encoding="utf-8"))))
+    kept = [row for row in rows if row and row[0] in shipped]
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(kept)
+    if buffer.getvalue() != record.read_text(encoding="utf-8"):
+        record.write_text(buffer.getvalue(), encoding="utf-8")
 
 
 def _within(name: str, module: str) -> bool:

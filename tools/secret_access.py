@@ -58,6 +58,8 @@ from tools.cloudtrail_sources import (
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_UNEXPECTED = 0, 2, 3
 LIVE_DEFAULT_WINDOW = timedelta(hours=24)
+LOOKUP_HISTORY = timedelta(days=90)
+"""How far back LookupEvents reaches (https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html)."""
 _RELATIVE = re.compile(r"(\d+)([mhd])")
 _SECRET_ARN = re.compile(
     r"arn:(?P<partition>[a-z-]+):secretsmanager:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):secret:(?P<rest>.+)"
@@ -545,6 +547,8 @@ def _report(options: argparse.Namespace, clients: Clients, now: datetime) -> Rep
     audience = target.audience
 
     warnings: list[str] = []
+    if options.lookup and since is not None and since < now - LOOKUP_HISTORY:
+        warnings.append("LookupEvents covers the last 90 days only: earlier events are missing; use --insights")
     if options.events is not None:
         records = read_event_files(options.events)
     elif options.lookup:

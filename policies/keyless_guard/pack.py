@@ -16,6 +16,7 @@ from keyless_guard import (
     network,
     preview_knowledge,
     secretsmanager,
+    trust,
 )
 from keyless_guard.framework import Rule
 
@@ -30,6 +31,10 @@ RULES: Final[tuple[Rule, ...]] = (
     iam.no_access_keys,
     iam_validity.valid_policy,
     preview_knowledge.policy_known_at_preview,
+    trust.oidc_subject,
+    trust.oidc_subject_exact,
+    trust.trust_no_public_principal,
+    trust.passrole_scoped,
     lambda_env.no_credentials_in_env,
     lambda_code.no_credentials_in_code,
     secretsmanager.secret_policy_not_public,

@@ -97,10 +97,23 @@ def test_nothing_machine_specific_is_bundled(bundle: LambdaBundle) -> None:
         if "__pycache__" in name
         or name.endswith(".pyc")
         or name.startswith("bin/")
-        or re.search(r"\.dist-info/(RECORD|INSTALLER|REQUESTED|direct_url\.json)$", name)
+        or re.search(r"\.dist-info/(INSTALLER|REQUESTED|direct_url\.json)$", name)
     ]
 
     assert machine_specific == []
+
+
+def test_each_record_lists_only_files_the_bundle_ships(bundle: LambdaBundle) -> None:
+    # pip's RECORD also lists console scripts under ../../bin and bytecode; cut to what ships, it is the same on any
+    # machine, and its sha256 rows let the policy pack skip the third-party files installed unchanged.
+    with zipfile.ZipFile(bundle.path) as archive:
+        shipped = set(archive.namelist())
+        records = [name for name in shipped if name.endswith(".dist-info/RECORD")]
+        listed = {line.split(",")[0] for record in records for line in archive.read(record).decode().splitlines()}
+
+    assert len(records) == 5
+    assert listed <= shipped
+    assert set(records) <= listed
 
 
 def test_the_bundle_is_pure_python_so_it_runs_on_arm64_and_x86_64(bundle: LambdaBundle) -> None:

@@ -319,3 +319,29 @@ def test_an_insights_timeout_is_one_line_and_exit_2(capsys):
         "error: the Logs Insights query on my-trail did not finish within 1 s (stopped it); "
         "narrow --since/--until or raise --timeout\n"
     )
+
+
+def test_a_lookup_window_older_than_90_days_warns_that_events_are_missing(capsys):
+    """LookupEvents returns the last 90 days of management events only (API_LookupEvents, see the module docstring)."""
+    now = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
+    since = datetime(2026, 7, 1, tzinfo=UTC)
+    cloudtrail = client("cloudtrail")
+    with Stubber(cloudtrail) as stub:
+        for source in ("secretsmanager.amazonaws.com", "kms.amazonaws.com"):
+            request = {**lookup_request(source), "StartTime": since, "EndTime": now}
+            stub.add_response("lookup_events", lookup_page([]), request)
+
+        code = run(
+            ["--lookup", "--secret-arn", ct.SECRET_ARN, "--since", since.isoformat(), "--json"],
+            clients=StubbedClients({"cloudtrail": cloudtrail}, FakeTime()),
+            now=now,
+        )
+        captured = capsys.readouterr()
+
+        stub.assert_no_pending_responses()
+    assert code == 0
+    assert json.loads(captured.out)["principals"] == []
+    assert (
+        captured.err
+        == "warning: LookupEvents covers the last 90 days only: earlier events are missing; use --insights\n"
+    )

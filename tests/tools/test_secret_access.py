@@ -254,6 +254,19 @@ def test_the_terminal_chart_draws_each_principals_reads_per_hour():
     ]
 
 
+def test_a_long_window_draws_several_hours_per_column_so_a_line_fits_a_terminal():
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    reads = {"fn": [start + timedelta(hours=n) for n in range(0, 100)]}
+
+    lines = access_chart.terminal_chart(reads)
+
+    # 100 hours at most 72 columns: two hours a column, 50 columns, each holding two reads.
+    assert lines[0] == "one column per 2 hours from 2026-11-01T00:00Z; full bar = 2 reads"
+    assert lines[1] == "fn |" + "█" * 50 + "| 100"
+
+
 def test_plot_writes_a_png(capsys, tmp_path):
     target = tmp_path / "reads.png"
 

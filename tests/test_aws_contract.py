@@ -370,3 +370,18 @@ def test_every_config_key_is_declared_typed_described_and_defaulted_and_in_the_r
     for key, spec in declared.items():
         assert {"type", "description", "default"} <= set(spec), key
         assert f"| `{key}` |" in table, key
+
+
+def test_the_readme_says_what_existing_mode_leaves_alone_and_that_the_first_preview_needs_the_package_index():
+    """The first preview builds the Lambda bundle with pip from handler/requirements.txt (tools/bundle.py), which
+    reaches the package index (https://pip.pypa.io/en/stable/cli/pip_install/: requirements are fetched from PyPI or
+    the configured index); existing mode's own config keys are the ones the README tells the operator to set."""
+    text = (ROOT / "README.md").read_text()
+    existing = text[text.index("**What existing mode does.**") :].split("\n\n", 1)[0]
+
+    assert "package index" in text
+    assert "handler/requirements.txt" in text
+    assert '"-m", "pip", "install"' in (ROOT / "tools" / "bundle.py").read_text()
+    for key in ("secretsManagerEndpointId", "dynamodbEndpointId", "routeTableIds"):
+        assert f"`{key}`" in existing, key
+    assert "leaves alone" in existing

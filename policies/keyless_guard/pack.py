@@ -6,6 +6,7 @@ from typing import Final
 
 from keyless_guard import (
     cloudtrail,
+    compute_env,
     iam,
     iam_validity,
     kms,
@@ -37,6 +38,8 @@ RULES: Final[tuple[Rule, ...]] = (
     trust.passrole_scoped,
     lambda_env.no_credentials_in_env,
     lambda_code.no_credentials_in_code,
+    compute_env.no_credentials_in_compute_env,
+    compute_env.no_credentials_in_user_data,
     secretsmanager.secret_policy_not_public,
     secretsmanager.secret_requires_resource_policy,
     secretsmanager.secret_customer_managed_kms,

@@ -53,14 +53,19 @@ class StackSettings:
     vpc_id: str
     subnet_ids: tuple[str, ...]
     route_table_ids: tuple[str, ...]
+    secrets_manager_endpoint_id: str | None
+    dynamodb_endpoint_id: str | None
     reserved_concurrency: int | None
     tracing: bool
     deletion_protection: bool
     secret_recovery_window_days: int
     rotation_function_arn: str | None
+    rotation_role_arn: str | None
     alarm_email: str | None
     audit_log_group_name: str | None
     create_trail: bool
+    secret_read_alarms: bool
+    """False when there is no trail to read (createTrail false and no auditLogGroupName)."""
     enable_access_analyzer: bool
     encrypt_logs: bool
 
@@ -89,6 +94,15 @@ def read_settings(config: pulumi.Config, project: str, stack: str) -> StackSetti
         string_list("routeTableIds"),
     )
     enable_nat_gateway = config.require_bool("enableNatGateway")
+    existing_endpoints = {
+        "secretsManagerEndpointId": config.get("secretsManagerEndpointId") or None,
+        "dynamodbEndpointId": config.get("dynamodbEndpointId") or None,
+    }
+    for endpoint_key, endpoint_id in existing_endpoints.items():
+        if endpoint_id and network_mode != "existing":
+            raise fail(endpoint_key, "applies only to networkMode=existing: a created VPC has no endpoints to reuse")
+        if endpoint_id and not re.fullmatch(r"vpce-[0-9a-f]{8,17}", endpoint_id):
+            raise fail(endpoint_key, f"must be a VPC endpoint id (vpce-...), got {endpoint_id!r}")
     if network_mode == "existing":
         if not re.fullmatch(r"vpc-[0-9a-f]{8,17}", vpc_id):
             raise fail("vpcId", f"networkMode=existing needs the id of the VPC to adopt (vpc-...), got {vpc_id!r}")
@@ -134,6 +148,20 @@ def read_settings(config: pulumi.Config, project: str, stack: str) -> StackSetti
     rotation_function_arn = config.get("rotationFunctionArn") or None
     if rotation_function_arn and not rotation_function_arn.startswith("arn:"):
         raise fail("rotationFunctionArn", "must be a Lambda function ARN")
+    rotation_role_arn = config.get("rotationRoleArn") or None
+    if rotation_function_arn and not rotation_role_arn:
+        raise fail(
+            "rotationFunctionArn",
+            f"needs {key('rotationRoleArn')}, the rotation function's execution role: the secret, key and endpoint "
+            "policies deny every reader they do not name",
+        )
+    if rotation_role_arn and not rotation_function_arn:
+        raise fail("rotationRoleArn", f"applies only with {key('rotationFunctionArn')}")
+    if rotation_role_arn and not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+", rotation_role_arn):
+        raise fail(
+            "rotationRoleArn",
+            f"must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), got {rotation_role_arn!r}",
+        )
     alarm_email = config.get("alarmEmail") or None
     if alarm_email and not EMAIL.fullmatch(alarm_email):
         raise fail("alarmEmail", "must be an email address such as security-oncall@example.com")
@@ -141,11 +169,14 @@ def read_settings(config: pulumi.Config, project: str, stack: str) -> StackSetti
     audit_log_group_name = config.get("auditLogGroupName") or None
     if create_trail and audit_log_group_name:
         raise fail("auditLogGroupName", "must stay empty when createTrail is true: the stack creates the trail's group")
-    if not create_trail and not audit_log_group_name:
-        raise fail(
-            "auditLogGroupName",
-            "is required when createTrail is false: name the CloudWatch Logs group (in this account and region) that "
-            "receives the account's CloudTrail management events, read events included, or set createTrail to true",
+    secret_read_alarms = create_trail or audit_log_group_name is not None
+    if not secret_read_alarms:
+        # The stack cannot create metric filters on a group that does not exist, so it deploys on an account with
+        # no trail and says plainly what it does not watch (the pack's secret-unexpected-access-alarm says it too).
+        pulumi.log.warn(
+            f"{key('createTrail')} is false and {key('auditLogGroupName')} is empty: the secret-read alarms "
+            "(unexpected reads, read spike, throttled reads) are OFF. Set auditLogGroupName to the CloudWatch Logs "
+            "group of the account's trail (read events included), or createTrail to true."
         )
     if audit_log_group_name:
         try:
@@ -165,14 +196,18 @@ def read_settings(config: pulumi.Config, project: str, stack: str) -> StackSetti
         vpc_id=vpc_id,
         subnet_ids=subnet_ids,
         route_table_ids=route_table_ids,
+        secrets_manager_endpoint_id=existing_endpoints["secretsManagerEndpointId"],
+        dynamodb_endpoint_id=existing_endpoints["dynamodbEndpointId"],
         reserved_concurrency=None if reserved == -1 else reserved,
         tracing=config.require_bool("tracing"),
         deletion_protection=config.require_bool("deletionProtection"),
         secret_recovery_window_days=recovery_window,
         rotation_function_arn=rotation_function_arn,
+        rotation_role_arn=rotation_role_arn,
         alarm_email=alarm_email,
         audit_log_group_name=audit_log_group_name,
         create_trail=create_trail,
+        secret_read_alarms=secret_read_alarms,
         enable_access_analyzer=config.require_bool("enableAccessAnalyzer"),
         encrypt_logs=config.require_bool("encryptLogs"),
     )
@@ -197,6 +232,9 @@ def main() -> None:
     role_name = f"{function_name}-exec"
     # Known before the role exists, so the endpoint and secret policies can name it at preview.
     role_arn = context.role_arn(role_name)
+    # Every policy that names the secret's readers names the same list: the function and, with rotation, the
+    # rotation function's role (which must read the current value to rotate it).
+    reader_arns = [role_arn, *([settings.rotation_role_arn] if settings.rotation_role_arn else [])]
 
     table = ResultsTable(
         "results",
@@ -212,7 +250,9 @@ def main() -> None:
         "mode": settings.network_mode,
         "secret_arn_pattern": secret_arn_pattern,
         "table_arn": table.known_arn,
-        "allowed_principal_arns": [role_arn],
+        "allowed_principal_arns": reader_arns,
+        # Stack-qualified, so that dev's execution role cannot place interfaces in prod's subnets.
+        "placement_tag_value": f"{prefix}-network",
     }
     if settings.network_mode == "create":
         network_args["vpc_cidr"] = settings.vpc_cidr
@@ -221,6 +261,8 @@ def main() -> None:
         network_args["vpc_id"] = settings.vpc_id
         network_args["subnet_ids"] = settings.subnet_ids
         network_args["route_table_ids"] = settings.route_table_ids
+        network_args["secrets_manager_endpoint_id"] = settings.secrets_manager_endpoint_id
+        network_args["dynamodb_endpoint_id"] = settings.dynamodb_endpoint_id
     network = PrivateNetwork("network", network_args)
     # LeastPrivilegeFunction names its log group /aws/lambda/<function name>; the key must admit it before it exists.
     encrypted_log_groups = [f"/aws/lambda/{function_name}"]
@@ -265,10 +307,11 @@ def main() -> None:
             "context": context,
             "secret_name": settings.secret_name,
             "description": 'Third-party weather API key as JSON {"api_key": ...}; put in out of band.',
-            "reader_role_arns": [role_arn],
+            "reader_role_arns": reader_arns,
             "key_alias": f"alias/{prefix}-api-key",
             "recovery_window_days": settings.secret_recovery_window_days,
             "rotation_function_arn": settings.rotation_function_arn,
+            "rotation_role_arn": settings.rotation_role_arn,
         },
         # KMS and Secrets Manager reject policies that name a role that does not exist yet.
         opts=pulumi.ResourceOptions(depends_on=[function.role]),
@@ -280,13 +323,14 @@ def main() -> None:
             "context": context,
             "name_prefix": prefix,
             "secret_name": settings.secret_name,
-            "reader_role_arns": [role_arn],
+            "reader_role_arns": reader_arns,
             "function_name": function_name,
             "function_role_arn": role_arn,
             "cache_ttl_seconds": settings.secret_cache_ttl_seconds,
             "metric_namespace": f"{project}/{stack}",
             "audit_log_group_name": settings.audit_log_group_name,
             "create_trail": settings.create_trail,
+            "secret_read_alarms": settings.secret_read_alarms,
             "trail_log_retention_days": settings.log_retention_days,
             "log_kms_key_arn": log_key.arn if log_key else None,
             "reserved_concurrency": settings.reserved_concurrency,
@@ -297,18 +341,20 @@ def main() -> None:
     )
 
     # "Who accessed this secret" in two clicks: saved Logs Insights queries built from the alarms' own audience.
-    AuditQueries(
-        "audit-queries",
-        {
-            "context": context,
-            "name_prefix": prefix,
-            "secret_name": settings.secret_name,
-            "reader_role_arns": monitoring.audience.reader_role_arns,
-            "log_group_name": monitoring.audit_log_group_name,
-            "key_arn": secret.key_arn,
-        },
-        opts=pulumi.ResourceOptions(depends_on=[monitoring]),
-    )
+    # They need the trail's log group, like the secret-read alarms (none on dev until auditLogGroupName is set).
+    if monitoring.audit_log_group_name is not None:
+        AuditQueries(
+            "audit-queries",
+            {
+                "context": context,
+                "name_prefix": prefix,
+                "secret_name": settings.secret_name,
+                "reader_role_arns": monitoring.audience.reader_role_arns,
+                "log_group_name": monitoring.audit_log_group_name,
+                "key_arn": secret.key_arn,
+            },
+            opts=pulumi.ResourceOptions(depends_on=[monitoring]),
+        )
 
     pulumi.export("secretArn", secret.arn)
     pulumi.export("secretName", secret.name)

@@ -5,6 +5,11 @@ only CloudTrail write (for this trail) and refuses plain HTTP; events are also d
 through a role that can write to that group only, which is where the secret-read metric filters run.
 Bucket and key policies follow https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-s3-bucket-policy-for-cloudtrail.html
 and https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-kms-key-policy-for-cloudtrail.html.
+
+The bucket's default encryption has no S3 Bucket Key. With one, CloudTrail's KMS documentation requires `kms:Decrypt`
+for CloudTrail on the key to create or update the trail; without one, CloudTrail needs only `GenerateDataKey*` and
+`DescribeKey`. A bucket key saves KMS requests, and a trail writes a few thousand files a day across all regions
+(cents a month of KMS requests), so it is off rather than granting a service the right to decrypt the audit log.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ class AuditTrail(pulumi.ComponentResource):
     bucket_policy: PolicyDocument
     key_policy: PolicyDocument
     delivery_role_policy: PolicyDocument
+    delivery_role_trust: PolicyDocument
     """Policies as sent to AWS."""
 
     def __init__(self, name: str, args: AuditTrailArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -80,7 +86,7 @@ class AuditTrail(pulumi.ComponentResource):
             parent=self,
         )
         self.key_policy = key.policy
-        bucket_policy = self._bucket(args["bucket_name"], key)
+        bucket_policy, bucket_encryption = self._bucket(args["bucket_name"], key)
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=self.log_group_name,
@@ -94,7 +100,9 @@ class AuditTrail(pulumi.ComponentResource):
             name=args["trail_name"],
             # Known names, not outputs, keep the trail's inputs known at preview; depends_on keeps the order.
             s3_bucket_name=args["bucket_name"],
-            kms_key_id=key.alias_arn,
+            # The key's ARN, not its alias ARN: CloudTrail stores the key ARN and the provider does not suppress the
+            # difference, so an alias here would show as an update on every later preview.
+            kms_key_id=key.key.arn,
             is_multi_region_trail=True,
             include_global_service_events=True,
             enable_log_file_validation=True,
@@ -102,9 +110,11 @@ class AuditTrail(pulumi.ComponentResource):
             event_selectors=[{"read_write_type": "All", "include_management_events": True}],
             cloud_watch_logs_group_arn=f"{log_group_arn}:*",
             cloud_watch_logs_role_arn=context.role_arn(args["role_name"]),
-            # CloudTrail checks the bucket policy, the key policy and the role when the trail is created.
+            # CreateTrail checks the bucket policy (InsufficientS3BucketPolicyException), the bucket's encryption
+            # and the key policy (InsufficientEncryptionPolicyException) and the delivery role, so it waits for all.
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[bucket_policy, role_policy, key.alias, self.log_group]
+                parent=self,
+                depends_on=[bucket_policy, bucket_encryption, role_policy, key.key, key.alias, self.log_group],
             ),
         )
         self.register_outputs(
@@ -133,7 +143,10 @@ class AuditTrail(pulumi.ComponentResource):
             ),
         )
 
-    def _bucket(self, bucket_name: str, key: ManagedKey) -> aws.s3.BucketPolicy:
+    def _bucket(
+        self, bucket_name: str, key: ManagedKey
+    ) -> tuple[aws.s3.BucketPolicy, aws.s3.BucketServerSideEncryptionConfiguration]:
+        """The private, versioned, encrypted bucket; returns its policy and encryption, which CreateTrail checks."""
         name, child = self._name, self._child
         bucket = aws.s3.Bucket(f"{name}-bucket", bucket=bucket_name, force_destroy=False, opts=child)
         aws.s3.BucketPublicAccessBlock(
@@ -157,7 +170,7 @@ class AuditTrail(pulumi.ComponentResource):
             versioning_configuration={"status": "Enabled"},
             opts=child,
         )
-        aws.s3.BucketServerSideEncryptionConfiguration(
+        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-bucket-encryption",
             bucket=bucket.bucket,
             rules=[
@@ -167,15 +180,17 @@ class AuditTrail(pulumi.ComponentResource):
                         "sse_algorithm": "aws:kms",
                         "kms_master_key_id": key.alias_arn,
                     },
-                    "bucket_key_enabled": True,
+                    # No bucket key: see the module docstring (it would need kms:Decrypt for CloudTrail).
+                    "bucket_key_enabled": False,
                 }
             ],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[key.alias]),
         )
         self.bucket_policy = self._bucket_policy()
-        return aws.s3.BucketPolicy(
+        policy = aws.s3.BucketPolicy(
             f"{name}-bucket-policy", bucket=bucket.bucket, policy=self.bucket_policy.to_json(), opts=child
         )
+        return policy, encryption
 
     def _bucket_policy(self) -> PolicyDocument:
         this_trail = {"StringEquals": {"aws:SourceArn": self.trail_arn, "aws:SourceAccount": self._context.account_id}}
@@ -214,13 +229,18 @@ class AuditTrail(pulumi.ComponentResource):
 
     def _delivery_role(self, role_name: str, log_group_arn: str) -> aws.iam.RolePolicy:
         name, context = self._name, self._context
-        trust = PolicyDocument(
+        # The one trust policy in this project without aws:SourceAccount / aws:SourceArn. CloudTrail does not send
+        # those keys when it assumes the role to deliver to CloudWatch Logs, so either condition makes CreateTrail
+        # fail (InvalidCloudWatchLogsRoleArnException) or events silently stop arriving, and with them the
+        # unexpected-read alarm (prowler-cloud/prowler#4714; awsdocs/aws-cloudtrail-user-guide#17, "Removing
+        # non-working conditions"). The confused-deputy risk stays small: the role can only append to this one log
+        # group's CloudTrail streams, and keyless-guard's cloudtrail-logs-role-trust rule pins this exception.
+        self.delivery_role_trust = PolicyDocument(
             (
                 Statement(
-                    sid="CloudTrailInThisAccountOnly",
+                    sid="CloudTrailDeliversToLogs",
                     principal=Principal.service(CLOUDTRAIL),
                     actions=("sts:AssumeRole",),
-                    conditions={"StringEquals": {"aws:SourceAccount": context.account_id}},
                 ),
             )
         )
@@ -228,7 +248,7 @@ class AuditTrail(pulumi.ComponentResource):
             f"{name}-delivery-role",
             name=role_name,
             description="CloudTrail delivers events to one CloudWatch Logs group",
-            assume_role_policy=trust.to_json(),
+            assume_role_policy=self.delivery_role_trust.to_json(),
             opts=self._child,
         )
         # CloudTrail names its streams <account id>_CloudTrail_<region>; a multi-region trail writes one per region.

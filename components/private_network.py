@@ -1,9 +1,16 @@
 """Private networking for the function: subnets with no route to the internet, and private paths to AWS.
 
 Secrets Manager is reached through an interface endpoint with private DNS (so the SDK's default hostname
-resolves to it) and DynamoDB through a gateway endpoint; both carry endpoint policies limited to the one
-secret and the one table. Calling a third-party API needs internet egress, which only the explicit NAT option
-adds: without it the function reaches AWS privately and nothing else.
+resolves to it) and DynamoDB through a gateway endpoint. In a VPC this component creates, both carry endpoint
+policies limited to the one secret and the one table. Calling a third-party API needs internet egress, which only
+the explicit NAT option adds: without it the function reaches AWS privately and nothing else.
+
+An adopted (`existing`) VPC is shared with other workloads, and an endpoint serves the whole VPC: private DNS sends
+every Secrets Manager call in the VPC to the interface endpoint, and a gateway endpoint takes over DynamoDB routes on
+its route tables. So in that mode the component uses endpoints the VPC already has when named, and gives the ones it
+creates AWS's default (full-access) policy and a security group open to HTTPS from the whole VPC range: a one-secret,
+one-table policy would deny every other workload there. The execution role's policy and the secret's resource policy
+still confine the function.
 """
 
 from __future__ import annotations
@@ -53,6 +60,16 @@ class PrivateNetworkArgs(TypedDict):
     """`existing` only: private subnets (two or more, in different AZs) for the function and the endpoint."""
     route_table_ids: NotRequired[Sequence[str]]
     """`existing` only: the route tables of those subnets, for the DynamoDB gateway endpoint."""
+    secrets_manager_endpoint_id: NotRequired[str | None]
+    """`existing` only: the VPC's Secrets Manager interface endpoint (private DNS on) to use instead of creating
+    one. Left as it is: no policy or security group change. Its group must admit HTTPS from the function."""
+    dynamodb_endpoint_id: NotRequired[str | None]
+    """`existing` only: the VPC's DynamoDB gateway endpoint, already on `route_table_ids`, to use instead of
+    creating one. Left as it is."""
+    placement_tag_value: NotRequired[str]
+    """Value of the placement tag (NETWORK_TAG_KEY) on the function's subnets and security group. It must differ
+    between stacks in one account, or one stack's execution role could place interfaces in another's subnets.
+    Default `<project>-<stack>-<name>`."""
 
 
 @dataclass(frozen=True)
@@ -110,8 +127,9 @@ class PrivateNetwork(pulumi.ComponentResource):
     """The private subnets of the function and the Secrets Manager endpoint."""
     lambda_security_group_id: pulumi.Output[str]
     """Security group of the function: egress HTTPS only."""
-    endpoint_security_group_id: pulumi.Output[str]
-    """Security group of the Secrets Manager endpoint: ingress HTTPS from the function only."""
+    endpoint_security_group_id: pulumi.Output[str] | None
+    """Security group of the Secrets Manager endpoint this component creates (ingress HTTPS from the function only,
+    or from the whole VPC range in an adopted VPC); None when an existing endpoint is used."""
     secrets_manager_endpoint_id: pulumi.Output[str]
     """The interface endpoint for Secrets Manager."""
     nat_gateway_id: pulumi.Output[str] | None
@@ -125,8 +143,14 @@ class PrivateNetwork(pulumi.ComponentResource):
         self._context = args["context"]
         self._child = pulumi.ResourceOptions(parent=self)
         self._tags = {MEMBER_TAG_KEY: name}
-        self._placement_tags = {**self._tags, NETWORK_TAG_KEY: name}
+        tag_value = args.get("placement_tag_value") or f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
+        self._placement_tags = {**self._tags, NETWORK_TAG_KEY: tag_value}
         self.nat_gateway_id = None
+        if args["mode"] != "existing" and (args.get("secrets_manager_endpoint_id") or args.get("dynamodb_endpoint_id")):
+            raise ValueError(
+                f"PrivateNetwork {name}: secrets_manager_endpoint_id and dynamodb_endpoint_id apply only to mode "
+                "'existing'; in mode 'create' the VPC is new and has no endpoints"
+            )
 
         if args["mode"] == "create":
             vpc_cidr = require_private_cidr(args.get("vpc_cidr", "10.42.0.0/16"))
@@ -145,47 +169,61 @@ class PrivateNetwork(pulumi.ComponentResource):
 
         internet_egress = args.get("enable_nat_gateway", False)
         lambda_sg = self._lambda_security_group(vpc_cidr, internet_egress=internet_egress)
-        endpoint_sg = self._endpoint_security_group(lambda_sg)
+        # Only a VPC this component creates is the function's alone; see the module docstring.
+        owns_vpc = args["mode"] == "create"
         readers = tuple(args["allowed_principal_arns"])
-        endpoint = aws.ec2.VpcEndpoint(
-            f"{name}-secretsmanager",
-            vpc_id=self.vpc_id,
-            vpc_endpoint_type="Interface",
-            service_name=self._context.service_endpoint("secretsmanager"),
-            private_dns_enabled=True,
-            subnet_ids=self.subnet_ids,
-            security_group_ids=[endpoint_sg.id],
-            policy=_endpoint_policy(SECRET_READ_ACTIONS, args["secret_arn_pattern"], readers).to_json(),
-            tags=self._tags,
-            opts=self._child,
-        )
-        aws.ec2.VpcEndpoint(
-            f"{name}-dynamodb",
-            vpc_id=self.vpc_id,
-            vpc_endpoint_type="Gateway",
-            service_name=self._context.service_endpoint("dynamodb"),
-            route_table_ids=self._route_table_ids,
-            policy=_endpoint_policy(TABLE_WRITE_ACTIONS, args["table_arn"], readers).to_json(),
-            tags=self._tags,
-            opts=self._child,
-        )
+        self.endpoint_security_group_id = None
+        existing_sm = args.get("secrets_manager_endpoint_id") or None
+        if existing_sm:
+            self.secrets_manager_endpoint_id = pulumi.Output.from_input(existing_sm)
+        else:
+            endpoint_sg = self._endpoint_security_group(lambda_sg, None if owns_vpc else vpc_cidr)
+            self.endpoint_security_group_id = endpoint_sg.id
+            self.secrets_manager_endpoint_id = aws.ec2.VpcEndpoint(
+                f"{name}-secretsmanager",
+                vpc_id=self.vpc_id,
+                vpc_endpoint_type="Interface",
+                service_name=self._context.service_endpoint("secretsmanager"),
+                private_dns_enabled=True,
+                subnet_ids=self.subnet_ids,
+                security_group_ids=[endpoint_sg.id],
+                policy=(
+                    _endpoint_policy(SECRET_READ_ACTIONS, args["secret_arn_pattern"], readers).to_json()
+                    if owns_vpc
+                    else None
+                ),
+                tags=self._tags,
+                opts=self._child,
+            ).id
+        if not args.get("dynamodb_endpoint_id"):
+            aws.ec2.VpcEndpoint(
+                f"{name}-dynamodb",
+                vpc_id=self.vpc_id,
+                vpc_endpoint_type="Gateway",
+                service_name=self._context.service_endpoint("dynamodb"),
+                route_table_ids=self._route_table_ids,
+                policy=(
+                    _endpoint_policy(TABLE_WRITE_ACTIONS, args["table_arn"], readers).to_json() if owns_vpc else None
+                ),
+                tags=self._tags,
+                opts=self._child,
+            )
 
         self.lambda_security_group_id = lambda_sg.id
-        self.endpoint_security_group_id = endpoint_sg.id
-        self.secrets_manager_endpoint_id = endpoint.id
         self.placement = FunctionPlacement(
             subnet_ids=self.subnet_ids,
             security_group_ids=[lambda_sg.id],
             subnet_arns=subnet_arns,
-            tag_value=name,
+            tag_value=tag_value,
         )
         outputs: dict[str, pulumi.Output[str] | pulumi.Output[list[str]]] = {
             "vpcId": self.vpc_id,
             "subnetIds": self.subnet_ids,
             "lambdaSecurityGroupId": self.lambda_security_group_id,
-            "endpointSecurityGroupId": self.endpoint_security_group_id,
             "secretsManagerEndpointId": self.secrets_manager_endpoint_id,
         }
+        if self.endpoint_security_group_id is not None:
+            outputs["endpointSecurityGroupId"] = self.endpoint_security_group_id
         if self.nat_gateway_id is not None:
             outputs["natGatewayId"] = self.nat_gateway_id
         self.register_outputs(outputs)
@@ -310,20 +348,34 @@ class PrivateNetwork(pulumi.ComponentResource):
             opts=self._child,
         )
 
-    def _endpoint_security_group(self, lambda_sg: aws.ec2.SecurityGroup) -> aws.ec2.SecurityGroup:
+    def _endpoint_security_group(
+        self, lambda_sg: aws.ec2.SecurityGroup, shared_vpc_cidr: str | None
+    ) -> aws.ec2.SecurityGroup:
+        """HTTPS from the function only; in a shared VPC (`shared_vpc_cidr`) from the whole range, since private
+        DNS sends every Secrets Manager call in the VPC to this endpoint."""
+        if shared_vpc_cidr is None:
+            description = "Secrets Manager endpoint: HTTPS from the function only"
+            ingress: aws.ec2.SecurityGroupIngressArgsDict = {
+                "description": "HTTPS from the function's security group",
+                "protocol": "tcp",
+                "from_port": HTTPS,
+                "to_port": HTTPS,
+                "security_groups": [lambda_sg.id],
+            }
+        else:
+            description = "Secrets Manager endpoint: HTTPS from the VPC, whose calls its private DNS receives"
+            ingress = {
+                "description": "HTTPS from every workload in the VPC",
+                "protocol": "tcp",
+                "from_port": HTTPS,
+                "to_port": HTTPS,
+                "cidr_blocks": [shared_vpc_cidr],
+            }
         return aws.ec2.SecurityGroup(
             f"{self._name}-endpoint",
-            description="Secrets Manager endpoint: HTTPS from the function only",
+            description=description,
             vpc_id=self.vpc_id,
-            ingress=[
-                {
-                    "description": "HTTPS from the function's security group",
-                    "protocol": "tcp",
-                    "from_port": HTTPS,
-                    "to_port": HTTPS,
-                    "security_groups": [lambda_sg.id],
-                }
-            ],
+            ingress=[ingress],
             # Security groups are stateful: replies need no egress rule, so the endpoint gets none.
             egress=[],
             tags=self._tags,

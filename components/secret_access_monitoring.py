@@ -95,6 +95,10 @@ class SecretAccessMonitoringArgs(TypedDict):
     An account holds one account analyzer per region: leave this off if one exists. Default False."""
     thresholds: NotRequired[AlarmThresholds]
     """Alarm thresholds and periods. Default AlarmThresholds()."""
+    secret_read_alarms: NotRequired[bool]
+    """Watch the secret's reads through the trail (metric filters and the three secret-read alarms). Default True.
+    False turns them off, for an account with no trail yet: the function's alarms and the topic stay, and
+    `audit_log_group_name` and `create_trail` must stay empty."""
 
 
 class SecretAccessMonitoring(pulumi.ComponentResource):
@@ -106,10 +110,10 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
     """Every alarm of the component by key, with its metric, threshold and period."""
     alarm_arns: dict[str, str]
     """Alarm ARNs by key, known at preview."""
-    audit_log_group_name: str
-    """The log group the metric filters read."""
-    unexpected_reads_pattern: str
-    """The filter pattern of reads by anyone but the reader roles."""
+    audit_log_group_name: str | None
+    """The log group the metric filters read; None when `secret_read_alarms` is off."""
+    unexpected_reads_pattern: str | None
+    """The filter pattern of reads by anyone but the reader roles; None when `secret_read_alarms` is off."""
     audience: SecretAudience
     """The secret, its region and its expected readers, which every filter pattern is built from."""
     dashboard_name: str
@@ -134,7 +138,12 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
             raise ValueError(f"SecretAccessMonitoring {name}: metric_namespace may not start with AWS/ (AWS's own)")
 
         self.trail = None
-        log_group = self._audit_log_group(args)
+        watch_reads = args.get("secret_read_alarms", True)
+        if watch_reads:
+            log_group = self._audit_log_group(args)
+        else:
+            self._refuse_audit_log_group(args)
+            log_group = None
         self.topic_arn = context.arn("sns", f"{prefix}-secret-alarms")
         self._topic_resource = self._topic(args.get("alarm_email"))
 
@@ -147,11 +156,16 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
             THROTTLED_READS_METRIC: reads.throttled_reads_by(args["function_role_arn"]),
         }
         secret_metrics = {metric: MetricSpec(namespace, metric) for metric in filters}
-        for metric, pattern in filters.items():
+        for metric, pattern in filters.items() if watch_reads else ():
             self._metric_filter(log_group, secret_metrics[metric], pattern)
 
         spike = self._read_spike_threshold(args)
         self.alarms = self._alarm_specs(secret_metrics, args["function_name"], spike, args.get("nat_gateway_id"))
+        if not watch_reads:
+            # No filter feeds the secret-read metrics, so their alarms would never leave INSUFFICIENT_DATA.
+            self.unexpected_reads_pattern = None
+            self.alarms = {k: a for k, a in self.alarms.items() if a.metric.namespace != namespace}
+            secret_metrics = {}
         for spec in self.alarms.values():
             self._alarm(spec)
         self.alarm_arns = {key: spec.arn(context) for key, spec in self.alarms.items()}
@@ -204,6 +218,15 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
             )
         self.audit_log_group_name = require_log_group_name(existing, setting=f"SecretAccessMonitoring {self._name}")
         return None
+
+    def _refuse_audit_log_group(self, args: SecretAccessMonitoringArgs) -> None:
+        """`secret_read_alarms` off: nothing to read, and nothing may pretend otherwise."""
+        if args.get("create_trail", False) or args.get("audit_log_group_name"):
+            raise ValueError(
+                f"SecretAccessMonitoring {self._name}: secret_read_alarms is off, so create_trail and "
+                "audit_log_group_name must stay empty"
+            )
+        self.audit_log_group_name = None
 
     def _topic(self, alarm_email: str | None) -> aws.sns.Topic:
         """A KMS-encrypted topic that only this stack's alarms publish to."""

@@ -250,7 +250,8 @@ def test_everything_but_key_ids_is_known_at_the_first_preview():
 
     unknown = {(r.type, k) for r in run.resources for k, v in r.inputs.items() if contains_unknown(v)}
 
-    assert unknown == {("aws:kms/alias:Alias", "targetKeyId")}
+    # The trail names its key by key ARN, which AWS stores (an alias ARN would show a diff on every preview).
+    assert unknown == {("aws:kms/alias:Alias", "targetKeyId"), ("aws:cloudtrail/trail:Trail", "kmsKeyId")}
 
 
 def test_with_create_trail_the_filters_read_the_trails_log_group_after_it_exists():
@@ -263,10 +264,26 @@ def test_with_create_trail_the_filters_read_the_trails_log_group_after_it_exists
         assert trail_group.urn in metric_filter.dependencies
 
 
+def test_with_secret_read_alarms_off_only_the_function_alarms_and_the_topic_remain():
+    run, monitoring = build(secret_read_alarms=False, audit_log_group_name=None)
+
+    assert of_type(run, FILTER) == []
+    assert set(monitoring.alarms) == {"function-errors", "function-throttles"}
+    assert monitoring.audit_log_group_name is None
+    assert monitoring.unexpected_reads_pattern is None
+    body = json.loads(only(run, "aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
+    assert [w["properties"]["title"] for w in body["widgets"]] == [
+        "Invocations, errors and throttles",
+        "Duration (ms)",
+        "Alarm states",
+    ]
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
         ({"audit_log_group_name": None}, "audit_log_group_name must name the CloudWatch Logs group"),
+        ({"secret_read_alarms": False}, "secret_read_alarms is off, so create_trail and audit_log_group_name"),
         ({"audit_log_group_name": "bad name!"}, "'bad name!' is not a CloudWatch Logs group name"),
         ({"create_trail": True}, "give audit_log_group_name or create_trail, not both"),
         ({"reader_role_arns": []}, "reader_role_arns must name at least one role"),

@@ -9,8 +9,10 @@ of a fresh stack.
 from __future__ import annotations
 
 import pulumi
+import pulumi_aws as aws
 
 from components.audit_queries import AuditQueries
+from components.audit_trail import AuditTrail
 from components.aws_context import AwsContext
 from components.least_privilege_function import LeastPrivilegeFunction
 from components.locked_secret import LockedSecret
@@ -20,6 +22,9 @@ from components.results_table import ResultsTable
 from components.secret_access_monitoring import SecretAccessMonitoring, audit_trail_log_group_name
 from stack_settings import read_settings
 from tools.bundle import build_bundle
+
+MONITORING = ("secret-access", "keyless-ingest:index:SecretAccessMonitoring")
+"""Name and type of the monitoring component, which the trail and the analyzer were children of."""
 
 
 def main() -> None:
@@ -31,6 +36,9 @@ def main() -> None:
     role_name = f"{function_name}-exec"
     # Known before the role exists, so the endpoint and secret policies can name it at preview.
     role_arn = context.role_arn(role_name)
+    # Every policy that names the secret's readers names the same list: the function and, with rotation, the
+    # rotation function's role (which must read the current value to rotate it).
+    reader_arns = [role_arn, *([settings.rotation_role_arn] if settings.rotation_role_arn else [])]
 
     table = ResultsTable(
         "results",
@@ -46,7 +54,9 @@ def main() -> None:
         "mode": settings.network_mode,
         "secret_arn_pattern": secret_arn_pattern,
         "table_arn": table.known_arn,
-        "allowed_principal_arns": [role_arn],
+        "allowed_principal_arns": reader_arns,
+        # Stack-qualified, so that dev's execution role cannot place interfaces in prod's subnets.
+        "placement_tag_value": f"{prefix}-network",
     }
     if settings.network_mode == "create":
         network_args["vpc_cidr"] = settings.vpc_cidr
@@ -55,6 +65,8 @@ def main() -> None:
         network_args["vpc_id"] = settings.vpc_id
         network_args["subnet_ids"] = settings.subnet_ids
         network_args["route_table_ids"] = settings.route_table_ids
+        network_args["secrets_manager_endpoint_id"] = settings.secrets_manager_endpoint_id
+        network_args["dynamodb_endpoint_id"] = settings.dynamodb_endpoint_id
     network = PrivateNetwork("network", network_args)
     # LeastPrivilegeFunction names its log group /aws/lambda/<function name>; the key must admit it before it exists.
     encrypted_log_groups = [f"/aws/lambda/{function_name}"]
@@ -100,50 +112,80 @@ def main() -> None:
             "context": context,
             "secret_name": settings.secret_name,
             "description": 'Third-party weather API key as JSON {"api_key": ...}; put in out of band.',
-            "reader_role_arns": [role_arn],
+            "reader_role_arns": reader_arns,
             "key_alias": f"alias/{prefix}-api-key",
             "recovery_window_days": settings.secret_recovery_window_days,
             "rotation_function_arn": settings.rotation_function_arn,
+            "rotation_role_arn": settings.rotation_role_arn,
         },
         # KMS and Secrets Manager reject policies that name a role that does not exist yet.
         opts=pulumi.ResourceOptions(depends_on=[function.role]),
     )
 
+    # The stack's own trail, when the account has none delivering to CloudWatch Logs here. It was a child of the
+    # monitoring component; the alias keeps its URN (and its children's) on stacks deployed before.
+    trail = (
+        AuditTrail(
+            "secret-access-trail",
+            {
+                "context": context,
+                "trail_name": f"{prefix}-audit",
+                "bucket_name": f"{prefix}-trail-{context.account_id}",
+                "log_group_name": audit_trail_log_group_name(prefix),
+                "key_alias": f"alias/{prefix}-trail",
+                "role_name": f"{prefix}-cloudtrail-to-logs",
+                "log_retention_days": settings.log_retention_days,
+                "log_kms_key_arn": log_key.arn if log_key else None,
+            },
+            opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(parent=pulumi.create_urn(*MONITORING))]),
+        )
+        if settings.create_trail
+        else None
+    )
     monitoring = SecretAccessMonitoring(
-        "secret-access",
+        MONITORING[0],
         {
             "context": context,
             "name_prefix": prefix,
             "secret_name": settings.secret_name,
-            "reader_role_arns": [role_arn],
+            "reader_role_arns": reader_arns,
             "function_name": function_name,
             "function_role_arn": role_arn,
             "cache_ttl_seconds": settings.secret_cache_ttl_seconds,
             "metric_namespace": f"{project}/{stack}",
-            "audit_log_group_name": settings.audit_log_group_name,
-            "create_trail": settings.create_trail,
-            "trail_log_retention_days": settings.log_retention_days,
-            "log_kms_key_arn": log_key.arn if log_key else None,
+            "audit_log_group_name": audit_trail_log_group_name(prefix) if trail else settings.audit_log_group_name,
+            "secret_read_alarms": settings.secret_read_alarms,
             "reserved_concurrency": settings.reserved_concurrency,
             "nat_gateway_id": network.nat_gateway_id,
             "alarm_email": settings.alarm_email,
-            "enable_access_analyzer": settings.enable_access_analyzer,
         },
+        # The metric filters wait for the trail's log group.
+        opts=pulumi.ResourceOptions(depends_on=[trail] if trail else None),
     )
+    if settings.enable_access_analyzer:
+        # Account-wide (one account analyzer per region): reports resource policies that grant outside access.
+        aws.accessanalyzer.Analyzer(
+            "secret-access-access-analyzer",
+            analyzer_name=f"{prefix}-account",
+            type="ACCOUNT",
+            opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(parent=monitoring)]),
+        )
 
     # "Who accessed this secret" in two clicks: saved Logs Insights queries built from the alarms' own audience.
-    AuditQueries(
-        "audit-queries",
-        {
-            "context": context,
-            "name_prefix": prefix,
-            "secret_name": settings.secret_name,
-            "reader_role_arns": monitoring.audience.reader_role_arns,
-            "log_group_name": monitoring.audit_log_group_name,
-            "key_arn": secret.key_arn,
-        },
-        opts=pulumi.ResourceOptions(depends_on=[monitoring]),
-    )
+    # They need the trail's log group, like the secret-read alarms (none on dev until auditLogGroupName is set).
+    if monitoring.audit_log_group_name is not None:
+        AuditQueries(
+            "audit-queries",
+            {
+                "context": context,
+                "name_prefix": prefix,
+                "secret_name": settings.secret_name,
+                "reader_role_arns": monitoring.audience.reader_role_arns,
+                "log_group_name": monitoring.audit_log_group_name,
+                "key_arn": secret.key_arn,
+            },
+            opts=pulumi.ResourceOptions(depends_on=[monitoring]),
+        )
 
     pulumi.export("secretArn", secret.arn)
     pulumi.export("secretName", secret.name)

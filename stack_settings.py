@@ -49,14 +49,19 @@ class StackSettings:
     vpc_id: str
     subnet_ids: tuple[str, ...]
     route_table_ids: tuple[str, ...]
+    secrets_manager_endpoint_id: str | None
+    dynamodb_endpoint_id: str | None
     reserved_concurrency: int | None
     tracing: bool
     deletion_protection: bool
     secret_recovery_window_days: int
     rotation_function_arn: str | None
+    rotation_role_arn: str | None
     alarm_email: str | None
     audit_log_group_name: str | None
     create_trail: bool
+    secret_read_alarms: bool
+    """False when there is no trail to read (createTrail false and no auditLogGroupName)."""
     enable_access_analyzer: bool
     encrypt_logs: bool
 
@@ -85,6 +90,15 @@ def read_settings(config: pulumi.Config, project: str, stack: str) -> StackSetti
         string_list("routeTableIds"),
     )
     enable_nat_gateway = config.require_bool("enableNatGateway")
+    existing_endpoints = {
+        "secretsManagerEndpointId": config.get("secretsManagerEndpointId") or None,
+        "dynamodbEndpointId": config.get("dynamodbEndpointId") or None,
+    }
+    for endpoint_key, endpoint_id in existing_endpoints.items():
+        if endpoint_id and network_mode != "existing":
+            raise fail(endpoint_key, "applies only to networkMode=existing: a created VPC has no endpoints to reuse")
+        if endpoint_id and not re.fullmatch(r"vpce-[0-9a-f]{8,17}", endpoint_id):
+            raise fail(endpoint_key, f"must be a VPC endpoint id (vpce-...), got {endpoint_id!r}")
     if network_mode == "existing":
         if not re.fullmatch(r"vpc-[0-9a-f]{8,17}", vpc_id):
             raise fail("vpcId", f"networkMode=existing needs the id of the VPC to adopt (vpc-...), got {vpc_id!r}")
@@ -127,6 +141,20 @@ def read_settings(config: pulumi.Config, project: str, stack: str) -> StackSetti
     rotation_function_arn = config.get("rotationFunctionArn") or None
     if rotation_function_arn and not rotation_function_arn.startswith("arn:"):
         raise fail("rotationFunctionArn", "must be a Lambda function ARN")
+    rotation_role_arn = config.get("rotationRoleArn") or None
+    if rotation_function_arn and not rotation_role_arn:
+        raise fail(
+            "rotationFunctionArn",
+            f"needs {key('rotationRoleArn')}, the rotation function's execution role: the secret, key and endpoint "
+            "policies deny every reader they do not name",
+        )
+    if rotation_role_arn and not rotation_function_arn:
+        raise fail("rotationRoleArn", f"applies only with {key('rotationFunctionArn')}")
+    if rotation_role_arn and not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+", rotation_role_arn):
+        raise fail(
+            "rotationRoleArn",
+            f"must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), got {rotation_role_arn!r}",
+        )
     alarm_email = config.get("alarmEmail") or None
     if alarm_email and not EMAIL.fullmatch(alarm_email):
         raise fail("alarmEmail", "must be an email address such as security-oncall@example.com")
@@ -134,11 +162,14 @@ def read_settings(config: pulumi.Config, project: str, stack: str) -> StackSetti
     audit_log_group_name = config.get("auditLogGroupName") or None
     if create_trail and audit_log_group_name:
         raise fail("auditLogGroupName", "must stay empty when createTrail is true: the stack creates the trail's group")
-    if not create_trail and not audit_log_group_name:
-        raise fail(
-            "auditLogGroupName",
-            "is required when createTrail is false: name the CloudWatch Logs group (in this account and region) that "
-            "receives the account's CloudTrail management events, read events included, or set createTrail to true",
+    secret_read_alarms = create_trail or audit_log_group_name is not None
+    if not secret_read_alarms:
+        # The stack cannot create metric filters on a group that does not exist, so it deploys on an account with
+        # no trail and says plainly what it does not watch (the pack's secret-unexpected-access-alarm says it too).
+        pulumi.log.warn(
+            f"{key('createTrail')} is false and {key('auditLogGroupName')} is empty: the secret-read alarms "
+            "(unexpected reads, read spike, throttled reads) are OFF. Set auditLogGroupName to the CloudWatch Logs "
+            "group of the account's trail (read events included), or createTrail to true."
         )
     if audit_log_group_name:
         _checked(key("auditLogGroupName"), require_log_group_name, audit_log_group_name)
@@ -155,14 +186,18 @@ def read_settings(config: pulumi.Config, project: str, stack: str) -> StackSetti
         vpc_id=vpc_id,
         subnet_ids=subnet_ids,
         route_table_ids=route_table_ids,
+        secrets_manager_endpoint_id=existing_endpoints["secretsManagerEndpointId"],
+        dynamodb_endpoint_id=existing_endpoints["dynamodbEndpointId"],
         reserved_concurrency=None if reserved == -1 else reserved,
         tracing=config.require_bool("tracing"),
         deletion_protection=config.require_bool("deletionProtection"),
         secret_recovery_window_days=recovery_window,
         rotation_function_arn=rotation_function_arn,
+        rotation_role_arn=rotation_role_arn,
         alarm_email=alarm_email,
         audit_log_group_name=audit_log_group_name,
         create_trail=create_trail,
+        secret_read_alarms=secret_read_alarms,
         enable_access_analyzer=config.require_bool("enableAccessAnalyzer"),
         encrypt_logs=config.require_bool("encryptLogs"),
     )

@@ -5,6 +5,11 @@ only CloudTrail write (for this trail) and refuses plain HTTP; events are also d
 through a role that can write to that group only, which is where the secret-read metric filters run.
 Bucket and key policies follow https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-s3-bucket-policy-for-cloudtrail.html
 and https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-kms-key-policy-for-cloudtrail.html.
+
+The bucket's default encryption has no S3 Bucket Key. With one, CloudTrail's KMS documentation requires `kms:Decrypt`
+for CloudTrail on the key to create or update the trail; without one, CloudTrail needs only `GenerateDataKey*` and
+`DescribeKey`. A bucket key saves KMS requests, and a trail writes a few thousand files a day across all regions
+(cents a month of KMS requests), so it is off rather than granting a service the right to decrypt the audit log.
 """
 
 import re
@@ -19,6 +24,16 @@ from components.log_retention import require_valid_retention
 from components.managed_key import ManagedKey, create_managed_key
 
 CLOUDTRAIL = "cloudtrail.amazonaws.com"
+DELIVERY_ROLE_TRUST = PolicyDocument(
+    (
+        Statement(
+            sid="CloudTrailDeliversToLogs",
+            principal=Principal.service(CLOUDTRAIL),
+            actions=("sts:AssumeRole",),
+        ),
+    )
+)
+"""Trust of the role CloudTrail delivers to CloudWatch Logs with; why it has no source condition: `_delivery_role`."""
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 
@@ -59,6 +74,8 @@ class AuditTrail(pulumi.ComponentResource):
     """The log-file key's policy JSON, as sent to AWS."""
     delivery_role_policy: pulumi.Output[str]
     """The policy JSON of the role CloudTrail writes to the log group with, as sent to AWS."""
+    delivery_role_trust: pulumi.Output[str]
+    """The trust policy JSON of that role, as sent to AWS."""
 
     def __init__(self, name: str, args: AuditTrailArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("keyless-ingest:index:AuditTrail", name, None, opts)
@@ -83,7 +100,7 @@ class AuditTrail(pulumi.ComponentResource):
             parent=self,
         )
         bucket_policy_json = self._bucket_policy().to_json()
-        bucket_policy = self._bucket(args["bucket_name"], key, bucket_policy_json)
+        bucket_policy, bucket_encryption = self._bucket(args["bucket_name"], key, bucket_policy_json)
         self._log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=log_group_name,
@@ -98,7 +115,9 @@ class AuditTrail(pulumi.ComponentResource):
             name=args["trail_name"],
             # Known names, not outputs, keep the trail's inputs known at preview; depends_on keeps the order.
             s3_bucket_name=args["bucket_name"],
-            kms_key_id=key.alias_arn,
+            # The key's ARN, not its alias ARN: CloudTrail stores the key ARN and the provider does not suppress the
+            # difference, so an alias here would show as an update on every later preview.
+            kms_key_id=key.key.arn,
             is_multi_region_trail=True,
             include_global_service_events=True,
             enable_log_file_validation=True,
@@ -106,9 +125,11 @@ class AuditTrail(pulumi.ComponentResource):
             event_selectors=[{"read_write_type": "All", "include_management_events": True}],
             cloud_watch_logs_group_arn=f"{log_group_arn}:*",
             cloud_watch_logs_role_arn=context.role_arn(args["role_name"]),
-            # CloudTrail checks the bucket policy, the key policy and the role when the trail is created.
+            # CreateTrail checks the bucket policy (InsufficientS3BucketPolicyException), the bucket's encryption
+            # and the key policy (InsufficientEncryptionPolicyException) and the delivery role, so it waits for all.
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[bucket_policy, role_policy, key.alias, self._log_group]
+                parent=self,
+                depends_on=[bucket_policy, bucket_encryption, role_policy, key.key, key.alias, self._log_group],
             ),
         )
         self.trail_arn = pulumi.Output.from_input(self._trail_arn)
@@ -117,6 +138,7 @@ class AuditTrail(pulumi.ComponentResource):
         self.key_policy = pulumi.Output.from_input(key.policy.to_json())
         self.bucket_policy = pulumi.Output.from_input(bucket_policy_json)
         self.delivery_role_policy = pulumi.Output.from_input(delivery_policy_json)
+        self.delivery_role_trust = pulumi.Output.from_input(DELIVERY_ROLE_TRUST.to_json())
         self.register_outputs(
             {
                 "trailArn": self.trail_arn,
@@ -125,6 +147,7 @@ class AuditTrail(pulumi.ComponentResource):
                 "keyPolicy": self.key_policy,
                 "bucketPolicy": self.bucket_policy,
                 "deliveryRolePolicy": self.delivery_role_policy,
+                "deliveryRoleTrust": self.delivery_role_trust,
             }
         )
 
@@ -155,7 +178,10 @@ class AuditTrail(pulumi.ComponentResource):
             ),
         )
 
-    def _bucket(self, bucket_name: str, key: ManagedKey, policy_json: str) -> aws.s3.BucketPolicy:
+    def _bucket(
+        self, bucket_name: str, key: ManagedKey, policy_json: str
+    ) -> tuple[aws.s3.BucketPolicy, aws.s3.BucketServerSideEncryptionConfiguration]:
+        """The private, versioned, encrypted bucket; returns its policy and encryption, which CreateTrail checks."""
         name, child = self._name, self._child
         bucket = aws.s3.Bucket(f"{name}-bucket", bucket=bucket_name, force_destroy=False, opts=child)
         aws.s3.BucketPublicAccessBlock(
@@ -179,7 +205,7 @@ class AuditTrail(pulumi.ComponentResource):
             versioning_configuration={"status": "Enabled"},
             opts=child,
         )
-        aws.s3.BucketServerSideEncryptionConfiguration(
+        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-bucket-encryption",
             bucket=bucket.bucket,
             rules=[
@@ -189,12 +215,14 @@ class AuditTrail(pulumi.ComponentResource):
                         "sse_algorithm": "aws:kms",
                         "kms_master_key_id": key.alias_arn,
                     },
-                    "bucket_key_enabled": True,
+                    # No bucket key: see the module docstring (it would need kms:Decrypt for CloudTrail).
+                    "bucket_key_enabled": False,
                 }
             ],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[key.alias]),
         )
-        return aws.s3.BucketPolicy(f"{name}-bucket-policy", bucket=bucket.bucket, policy=policy_json, opts=child)
+        policy = aws.s3.BucketPolicy(f"{name}-bucket-policy", bucket=bucket.bucket, policy=policy_json, opts=child)
+        return policy, encryption
 
     def _bucket_policy(self) -> PolicyDocument:
         this_trail = {"StringEquals": {"aws:SourceArn": self._trail_arn, "aws:SourceAccount": self._context.account_id}}
@@ -232,22 +260,18 @@ class AuditTrail(pulumi.ComponentResource):
         )
 
     def _delivery_role(self, role_name: str, policy_json: str) -> aws.iam.RolePolicy:
-        name, context = self._name, self._context
-        trust = PolicyDocument(
-            (
-                Statement(
-                    sid="CloudTrailInThisAccountOnly",
-                    principal=Principal.service(CLOUDTRAIL),
-                    actions=("sts:AssumeRole",),
-                    conditions={"StringEquals": {"aws:SourceAccount": context.account_id}},
-                ),
-            )
-        )
+        name = self._name
+        # The one trust policy in this project without aws:SourceAccount / aws:SourceArn. CloudTrail does not send
+        # those keys when it assumes the role to deliver to CloudWatch Logs, so either condition makes CreateTrail
+        # fail (InvalidCloudWatchLogsRoleArnException) or events silently stop arriving, and with them the
+        # unexpected-read alarm (prowler-cloud/prowler#4714; awsdocs/aws-cloudtrail-user-guide#17, "Removing
+        # non-working conditions"). The confused-deputy risk stays small: the role can only append to this one log
+        # group's CloudTrail streams, and keyless-guard's cloudtrail-logs-role-trust rule pins this exception.
         role = aws.iam.Role(
             f"{name}-delivery-role",
             name=role_name,
             description="CloudTrail delivers events to one CloudWatch Logs group",
-            assume_role_policy=trust.to_json(),
+            assume_role_policy=DELIVERY_ROLE_TRUST.to_json(),
             opts=self._child,
         )
         return aws.iam.RolePolicy(

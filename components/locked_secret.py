@@ -34,7 +34,11 @@ class LockedSecretArgs(TypedDict):
     recovery_window_days: NotRequired[int]
     """Days a deleted secret can be restored (7 to 30). Default 30."""
     rotation_function_arn: NotRequired[str | None]
-    """ARN of a rotation Lambda; when given, a rotation schedule is added. Its role must be a reader."""
+    """ARN of a rotation Lambda (in this account); when given, a rotation schedule is added, and Secrets Manager may
+    invoke the function for this secret only. Needs `rotation_role_arn`."""
+    rotation_role_arn: NotRequired[str | None]
+    """Execution role of the rotation function; must be one of `reader_role_arns` (the secret policy denies
+    GetSecretValue to everyone else)."""
     rotation_days: NotRequired[int]
     """Days between rotations when a rotation function is given. Default 30."""
 
@@ -97,13 +101,7 @@ class LockedSecret(pulumi.ComponentResource):
         )
         rotation_function_arn = args.get("rotation_function_arn")
         if rotation_function_arn:
-            aws.secretsmanager.SecretRotation(
-                f"{name}-rotation",
-                secret_id=secret.id,
-                rotation_lambda_arn=rotation_function_arn,
-                rotation_rules={"automatically_after_days": args.get("rotation_days", 30)},
-                opts=child,
-            )
+            self._rotation(name, context, secret, rotation_function_arn, args, readers, child)
 
         self.arn = secret.arn
         self.name = secret.name
@@ -118,6 +116,44 @@ class LockedSecret(pulumi.ComponentResource):
                 "keyAliasArn": self.key_alias_arn,
                 "arnPattern": self.arn_pattern,
             }
+        )
+
+    def _rotation(
+        self,
+        name: str,
+        context: AwsContext,
+        secret: aws.secretsmanager.Secret,
+        function_arn: str,
+        args: LockedSecretArgs,
+        readers: tuple[str, ...],
+        child: pulumi.ResourceOptions,
+    ) -> None:
+        rotation_role = args.get("rotation_role_arn")
+        if not rotation_role or rotation_role not in readers:
+            raise ValueError(
+                f"LockedSecret {name}: rotation_function_arn needs rotation_role_arn, and that role must be one of "
+                "reader_role_arns (the secret policy denies GetSecretValue to every other principal)"
+            )
+        # Secrets Manager invokes the rotation function as its service principal; the permission names this secret
+        # and this account, so no other secret (or account) can make Secrets Manager call the function.
+        invoke = aws.lambda_.Permission(
+            f"{name}-rotation-invoke",
+            function=function_arn,
+            action="lambda:InvokeFunction",
+            principal="secretsmanager.amazonaws.com",
+            source_arn=secret.arn,
+            source_account=context.account_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.secretsmanager.SecretRotation(
+            f"{name}-rotation",
+            secret_id=secret.id,
+            rotation_lambda_arn=function_arn,
+            rotation_rules={"automatically_after_days": args.get("rotation_days", 30)},
+            # RotateSecret rotates at once by default, while the secret has no value yet (it is put out of band):
+            # the first rotation waits for the schedule.
+            rotate_immediately=False,
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[invoke])),
         )
 
 

@@ -265,12 +265,16 @@ class DashboardSpec:
                 "Duration (ms)",
                 [["AWS/Lambda", "Duration", "FunctionName", self.function_name, {"stat": stat}] for stat in _DURATION],
             ),
-            self._metric_widget(
-                "Secret reads (from CloudTrail)",
-                [[metric.namespace, metric.name, {"stat": metric.statistic}] for metric in self.secret_metrics],
-            ),
             {"type": "alarm", "properties": {"title": "Alarm states", "alarms": list(self.alarm_arns)}},
         ]
+        if self.secret_metrics:  # none when the secret-read alarms are off (no trail to read)
+            widgets.insert(
+                2,
+                self._metric_widget(
+                    "Secret reads (from CloudTrail)",
+                    [[metric.namespace, metric.name, {"stat": metric.statistic}] for metric in self.secret_metrics],
+                ),
+            )
         for index, widget in enumerate(widgets):
             widget.update({"x": (index % 2) * 12, "y": (index // 2) * 6, "width": 12, "height": 6})
         return json.dumps({"widgets": widgets}, indent=2, sort_keys=True)

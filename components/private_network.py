@@ -1,13 +1,21 @@
 """Private networking for the function: subnets with no route to the internet, and private paths to AWS.
 
 Secrets Manager is reached through an interface endpoint with private DNS (so the SDK's default hostname
-resolves to it) and DynamoDB through a gateway endpoint; both carry endpoint policies limited to the one
-secret and the one table. Calling a third-party API needs internet egress, which only the explicit NAT option
-adds: without it the function reaches AWS privately and nothing else.
+resolves to it) and DynamoDB through a gateway endpoint. In a VPC this component creates, both carry endpoint
+policies limited to the one secret and the one table. Calling a third-party API needs internet egress, which only
+the explicit NAT option adds: without it the function reaches AWS privately and nothing else.
+
+An adopted (`existing`) VPC is shared with other workloads, and an endpoint serves the whole VPC: private DNS sends
+every Secrets Manager call in the VPC to the interface endpoint, and a gateway endpoint takes over DynamoDB routes on
+its route tables. So in that mode the component uses endpoints the VPC already has when named, and gives the ones it
+creates AWS's default (full-access) policy and a security group open to HTTPS from the whole VPC range: a one-secret,
+one-table policy would deny every other workload there. The execution role's policy and the secret's resource policy
+still confine the function.
 """
 
 import ipaddress
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import NotRequired, TypedDict
 
@@ -61,6 +69,16 @@ class PrivateNetworkArgs(TypedDict):
     """`existing` only: private subnets (two or more, in different AZs) for the function and the endpoint."""
     route_table_ids: NotRequired[Sequence[str]]
     """`existing` only: the route tables of those subnets, for the DynamoDB gateway endpoint."""
+    secrets_manager_endpoint_id: NotRequired[str | None]
+    """`existing` only: the VPC's Secrets Manager interface endpoint (private DNS on) to use instead of creating
+    one. Left as it is: no policy or security group change. Its group must admit HTTPS from the function."""
+    dynamodb_endpoint_id: NotRequired[str | None]
+    """`existing` only: the VPC's DynamoDB gateway endpoint, already on `route_table_ids`, to use instead of
+    creating one. Left as it is."""
+    placement_tag_value: NotRequired[str]
+    """Value of the placement tag (NETWORK_TAG_KEY) on the function's subnets and security group. It must differ
+    between stacks in one account, or one stack's execution role could place interfaces in another's subnets.
+    Default `<project>-<stack>-<name>`."""
 
 
 class FunctionPlacement(TypedDict):
@@ -74,7 +92,7 @@ class FunctionPlacement(TypedDict):
     """Value of the `keyless-ingest-network` tag on those security groups, and on the subnets unless `subnet_arns`
     names them: the execution role may create network interfaces only in resources carrying it (their ids are not
     known when the role's policy is written). A PrivateNetwork tags its function subnets and security group with its
-    own resource name."""
+    `placement_tag_value`."""
     subnet_arns: NotRequired[Sequence[str]]
     """Exact ARNs of the subnets when their ids are known at preview; the grant then names them instead of the tag."""
 
@@ -126,12 +144,16 @@ class PrivateNetwork(pulumi.ComponentResource):
     """The private subnets of the function and the Secrets Manager endpoint."""
     lambda_security_group_id: pulumi.Output[str]
     """Security group of the function: egress HTTPS only."""
-    endpoint_security_group_id: pulumi.Output[str]
-    """Security group of the Secrets Manager endpoint: ingress HTTPS from the function only."""
+    endpoint_security_group_id: pulumi.Output[str] | None
+    """Security group of the Secrets Manager endpoint this component creates (ingress HTTPS from the function only,
+    or from the whole VPC range in an adopted VPC); None when an existing endpoint is used."""
     secrets_manager_endpoint_id: pulumi.Output[str]
     """The interface endpoint for Secrets Manager."""
     nat_gateway_id: pulumi.Output[str] | None
     """The NAT gateway, when the option is on (absent otherwise)."""
+    placement_tag_value: pulumi.Output[str]
+    """Value of the placement tag on the function's subnets and security group: a LeastPrivilegeFunction's
+    `placement.networkTagValue` (give the same literal, since that input is plain)."""
 
     def __init__(self, name: str, args: PrivateNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("keyless-ingest:index:PrivateNetwork", name, None, opts)
@@ -139,67 +161,88 @@ class PrivateNetwork(pulumi.ComponentResource):
         self._context = AwsContext.resolve(args.get("context"), parent=self)
         self._child = pulumi.ResourceOptions(parent=self)
         self._tags = {MEMBER_TAG_KEY: name}
-        self._placement_tags = {**self._tags, NETWORK_TAG_KEY: name}
-        self.nat_gateway_id = None
+        tag_value = args.get("placement_tag_value") or f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
+        self._placement_tags = {**self._tags, NETWORK_TAG_KEY: tag_value}
+        if args["mode"] != "existing" and (args.get("secrets_manager_endpoint_id") or args.get("dynamodb_endpoint_id")):
+            raise ValueError(
+                f"PrivateNetwork {name}: secrets_manager_endpoint_id and dynamodb_endpoint_id apply only to mode "
+                "'existing'; in mode 'create' the VPC is new and has no endpoints"
+            )
 
         if args["mode"] == "create":
             vpc_cidr = require_private_cidr(args.get("vpc_cidr", "10.42.0.0/16"))
-            self.nat_gateway_id = self._create_vpc(vpc_cidr, enable_nat=args.get("enable_nat_gateway", False))
-            subnet_arns: tuple[str, ...] = ()
+            vpc = self._create_vpc(vpc_cidr, enable_nat=args.get("enable_nat_gateway", False))
         elif args["mode"] == "existing":
             if args.get("enable_nat_gateway"):
                 raise ValueError(
                     f"PrivateNetwork {name}: enable_nat_gateway applies only to mode 'create'; an existing VPC "
                     "keeps its own routing"
                 )
-            vpc_cidr = self._adopt_vpc(args)
-            subnet_arns = tuple(self._context.arn("ec2", f"subnet/{s}") for s in args.get("subnet_ids", ()))
+            vpc = self._adopt_vpc(args)
         else:
             raise ValueError(f"PrivateNetwork {name}: mode must be 'create' or 'existing', got {args['mode']!r}")
+        self.vpc_id, self.subnet_ids, self.nat_gateway_id = vpc.vpc_id, vpc.subnet_ids, vpc.nat_gateway_id
+        vpc_cidr, subnet_arns = vpc.cidr, vpc.subnet_arns
 
         internet_egress = args.get("enable_nat_gateway", False)
         lambda_sg = self._lambda_security_group(vpc_cidr, internet_egress=internet_egress)
-        endpoint_sg = self._endpoint_security_group(lambda_sg)
+        # Only a VPC this component creates is the function's alone; see the module docstring.
+        owns_vpc = args["mode"] == "create"
         readers = tuple(args["allowed_principal_arns"])
-        endpoint = aws.ec2.VpcEndpoint(
-            f"{name}-secretsmanager",
-            vpc_id=self.vpc_id,
-            vpc_endpoint_type="Interface",
-            service_name=self._context.service_endpoint("secretsmanager"),
-            private_dns_enabled=True,
-            subnet_ids=self.subnet_ids,
-            security_group_ids=[endpoint_sg.id],
-            policy=_endpoint_policy(SECRET_READ_ACTIONS, args["secret_arn_pattern"], readers).to_json(),
-            tags=self._tags,
-            opts=self._child,
-        )
-        aws.ec2.VpcEndpoint(
-            f"{name}-dynamodb",
-            vpc_id=self.vpc_id,
-            vpc_endpoint_type="Gateway",
-            service_name=self._context.service_endpoint("dynamodb"),
-            route_table_ids=self._route_table_ids,
-            policy=_endpoint_policy(TABLE_WRITE_ACTIONS, args["table_arn"], readers).to_json(),
-            tags=self._tags,
-            opts=self._child,
-        )
+        self.endpoint_security_group_id = None
+        existing_sm = args.get("secrets_manager_endpoint_id") or None
+        if existing_sm:
+            self.secrets_manager_endpoint_id = pulumi.Output.from_input(existing_sm)
+        else:
+            endpoint_sg = self._endpoint_security_group(lambda_sg, None if owns_vpc else vpc_cidr)
+            self.endpoint_security_group_id = endpoint_sg.id
+            self.secrets_manager_endpoint_id = aws.ec2.VpcEndpoint(
+                f"{name}-secretsmanager",
+                vpc_id=self.vpc_id,
+                vpc_endpoint_type="Interface",
+                service_name=self._context.service_endpoint("secretsmanager"),
+                private_dns_enabled=True,
+                subnet_ids=self.subnet_ids,
+                security_group_ids=[endpoint_sg.id],
+                policy=(
+                    _endpoint_policy(SECRET_READ_ACTIONS, args["secret_arn_pattern"], readers).to_json()
+                    if owns_vpc
+                    else None
+                ),
+                tags=self._tags,
+                opts=self._child,
+            ).id
+        if not args.get("dynamodb_endpoint_id"):
+            aws.ec2.VpcEndpoint(
+                f"{name}-dynamodb",
+                vpc_id=self.vpc_id,
+                vpc_endpoint_type="Gateway",
+                service_name=self._context.service_endpoint("dynamodb"),
+                route_table_ids=vpc.route_table_ids,
+                policy=(
+                    _endpoint_policy(TABLE_WRITE_ACTIONS, args["table_arn"], readers).to_json() if owns_vpc else None
+                ),
+                tags=self._tags,
+                opts=self._child,
+            )
 
         self.lambda_security_group_id = lambda_sg.id
-        self.endpoint_security_group_id = endpoint_sg.id
-        self.secrets_manager_endpoint_id = endpoint.id
         self._placement = FunctionPlacement(
             subnet_ids=self.subnet_ids,
             security_group_ids=[lambda_sg.id],
-            network_tag_value=name,
+            network_tag_value=tag_value,
             subnet_arns=subnet_arns,
         )
+        self.placement_tag_value = pulumi.Output.from_input(tag_value)
         outputs: dict[str, pulumi.Output[str] | pulumi.Output[list[str]]] = {
+            "placementTagValue": self.placement_tag_value,
             "vpcId": self.vpc_id,
             "subnetIds": self.subnet_ids,
             "lambdaSecurityGroupId": self.lambda_security_group_id,
-            "endpointSecurityGroupId": self.endpoint_security_group_id,
             "secretsManagerEndpointId": self.secrets_manager_endpoint_id,
         }
+        if self.endpoint_security_group_id is not None:
+            outputs["endpointSecurityGroupId"] = self.endpoint_security_group_id
         if self.nat_gateway_id is not None:
             outputs["natGatewayId"] = self.nat_gateway_id
         self.register_outputs(outputs)
@@ -207,11 +250,11 @@ class PrivateNetwork(pulumi.ComponentResource):
     @property
     def placement(self) -> FunctionPlacement:
         """Python only (not in the package schema): what LeastPrivilegeFunction needs to run here. From another
-        language, pass `subnetIds`, `[lambdaSecurityGroupId]` and this network's resource name as the tag value."""
+        language, pass `subnetIds`, `[lambdaSecurityGroupId]` and the network's `placementTagValue`."""
         return self._placement
 
-    def _create_vpc(self, vpc_cidr: str, *, enable_nat: bool) -> pulumi.Output[str] | None:
-        """Create the VPC and its private subnets; return the NAT gateway's id when one is added."""
+    def _create_vpc(self, vpc_cidr: str, *, enable_nat: bool) -> "_Vpc":
+        """Create the VPC, its private subnets and, with `enable_nat`, the NAT gateway."""
         name, child = self._name, self._child
         vpc = aws.ec2.Vpc(
             f"{name}-vpc",
@@ -232,12 +275,15 @@ class PrivateNetwork(pulumi.ComponentResource):
             subnets.append(
                 self._subnet(f"{name}-private-{index}", vpc, str(ranges[index]), zone, route_table, for_function=True)
             )
-        self.vpc_id = vpc.id
-        self.subnet_ids = pulumi.Output.all(*[subnet.id for subnet in subnets])
-        self._route_table_ids: pulumi.Input[Sequence[pulumi.Input[str]]] = [route_table.id]
-        if enable_nat:
-            return self._add_nat_gateway(vpc, route_table, str(ranges[2]), zones[0])
-        return None
+        return _Vpc(
+            vpc_id=vpc.id,
+            subnet_ids=pulumi.Output.all(*[subnet.id for subnet in subnets]),
+            route_table_ids=[route_table.id],
+            cidr=vpc_cidr,
+            # The subnet ids are computed, so the role's grant names the subnets by tag instead.
+            subnet_arns=(),
+            nat_gateway_id=self._add_nat_gateway(vpc, route_table, str(ranges[2]), zones[0]) if enable_nat else None,
+        )
 
     def _add_nat_gateway(
         self, vpc: aws.ec2.Vpc, private_routes: aws.ec2.RouteTable, cidr: str, zone: str
@@ -287,7 +333,8 @@ class PrivateNetwork(pulumi.ComponentResource):
         aws.ec2.RouteTableAssociation(name, subnet_id=subnet.id, route_table_id=routes.id, opts=self._child)
         return subnet
 
-    def _adopt_vpc(self, args: PrivateNetworkArgs) -> str:
+    def _adopt_vpc(self, args: PrivateNetworkArgs) -> "_Vpc":
+        """Check and adopt an existing VPC and its private subnets; its range is read with an invoke."""
         vpc_id = args.get("vpc_id", "")
         subnet_ids = list(args.get("subnet_ids", ()))
         route_table_ids = list(args.get("route_table_ids", ()))
@@ -303,10 +350,14 @@ class PrivateNetwork(pulumi.ComponentResource):
                 f"PrivateNetwork {self._name}: mode 'existing' needs route_table_ids for the DynamoDB endpoint"
             )
         vpc = aws.ec2.get_vpc(id=vpc_id, opts=pulumi.InvokeOptions(parent=self))
-        self.vpc_id = pulumi.Output.from_input(vpc_id)
-        self.subnet_ids = pulumi.Output.from_input(subnet_ids)
-        self._route_table_ids = route_table_ids
-        return vpc.cidr_block
+        return _Vpc(
+            vpc_id=pulumi.Output.from_input(vpc_id),
+            subnet_ids=pulumi.Output.from_input(subnet_ids),
+            route_table_ids=route_table_ids,
+            cidr=vpc.cidr_block,
+            subnet_arns=tuple(self._context.arn("ec2", f"subnet/{subnet}") for subnet in subnet_ids),
+            nat_gateway_id=None,
+        )
 
     def _lambda_security_group(self, vpc_cidr: str, *, internet_egress: bool) -> aws.ec2.SecurityGroup:
         if internet_egress:
@@ -330,25 +381,52 @@ class PrivateNetwork(pulumi.ComponentResource):
             opts=self._child,
         )
 
-    def _endpoint_security_group(self, lambda_sg: aws.ec2.SecurityGroup) -> aws.ec2.SecurityGroup:
+    def _endpoint_security_group(
+        self, lambda_sg: aws.ec2.SecurityGroup, shared_vpc_cidr: str | None
+    ) -> aws.ec2.SecurityGroup:
+        """HTTPS from the function only; in a shared VPC (`shared_vpc_cidr`) from the whole range, since private
+        DNS sends every Secrets Manager call in the VPC to this endpoint."""
+        if shared_vpc_cidr is None:
+            description = "Secrets Manager endpoint: HTTPS from the function only"
+            ingress: aws.ec2.SecurityGroupIngressArgsDict = {
+                "description": "HTTPS from the function's security group",
+                "protocol": "tcp",
+                "from_port": HTTPS,
+                "to_port": HTTPS,
+                "security_groups": [lambda_sg.id],
+            }
+        else:
+            description = "Secrets Manager endpoint: HTTPS from the VPC, whose calls its private DNS receives"
+            ingress = {
+                "description": "HTTPS from every workload in the VPC",
+                "protocol": "tcp",
+                "from_port": HTTPS,
+                "to_port": HTTPS,
+                "cidr_blocks": [shared_vpc_cidr],
+            }
         return aws.ec2.SecurityGroup(
             f"{self._name}-endpoint",
-            description="Secrets Manager endpoint: HTTPS from the function only",
+            description=description,
             vpc_id=self.vpc_id,
-            ingress=[
-                {
-                    "description": "HTTPS from the function's security group",
-                    "protocol": "tcp",
-                    "from_port": HTTPS,
-                    "to_port": HTTPS,
-                    "security_groups": [lambda_sg.id],
-                }
-            ],
+            ingress=[ingress],
             # Security groups are stateful: replies need no egress rule, so the endpoint gets none.
             egress=[],
             tags=self._tags,
             opts=self._child,
         )
+
+
+@dataclass(frozen=True)
+class _Vpc:
+    """The VPC the function runs in, created or adopted."""
+
+    vpc_id: pulumi.Output[str]
+    subnet_ids: pulumi.Output[list[str]]
+    route_table_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    cidr: str
+    subnet_arns: tuple[str, ...]
+    """Exact subnet ARNs when the ids are known at preview (adopted subnets); empty otherwise."""
+    nat_gateway_id: pulumi.Output[str] | None
 
 
 def _https_rule(

@@ -6,8 +6,9 @@ the secret, reads by anyone but the reader roles, and the function's throttled r
 function's errors and throttles and, when there is a NAT gateway, on bytes leaving through it, notify one
 KMS-encrypted SNS topic; a dashboard shows the metrics and the alarm states.
 
-By default the trail is the account's own (an organisation trail delivering to CloudWatch Logs in this account and
-region, with read events); `create_trail` builds one for the stack instead (see AuditTrail).
+The trail is the account's own (an organisation trail delivering to CloudWatch Logs in this account and region, with
+read events) or an AuditTrail the program creates; either way this component only reads its log group. It builds
+neither the trail nor anything else account-wide.
 """
 
 import re
@@ -17,7 +18,6 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components.audit_trail import AuditTrail
 from components.aws_context import AwsContext
 from components.iam import PolicyDocument, Principal, Statement
 from components.managed_key import create_managed_key
@@ -93,14 +93,9 @@ class SecretAccessMonitoringArgs(TypedDict):
     metric_namespace: str
     """CloudWatch namespace of the secret-read metrics, unique per monitored secret, e.g. KeylessIngest/prod."""
     audit_log_group_name: NotRequired[str | None]
-    """CloudWatch Logs group (in this account and region) receiving the account's CloudTrail management events,
-    read events included. Required unless `create_trail`."""
-    create_trail: NotRequired[bool]
-    """Create a trail for the stack (AuditTrail) instead of using `audit_log_group_name`. Default False."""
-    trail_log_retention_days: NotRequired[int]
-    """`create_trail` only: retention of the trail's log group. Default 90."""
-    log_kms_key_arn: NotRequired[pulumi.Input[str] | None]
-    """`create_trail` only: key for the trail's log group (its policy must admit CloudWatch Logs for that group)."""
+    """CloudWatch Logs group (in this account and region) receiving CloudTrail management events, read events
+    included: the account's trail's, or an AuditTrail's (then pass the trail in `depends_on`, which the metric filters
+    wait for). Required unless `secret_read_alarms` is off."""
     reserved_concurrency: NotRequired[int | None]
     """The function's reserved concurrency; None when it runs on the account's unreserved pool."""
     unreserved_concurrency_limit: NotRequired[int]
@@ -109,11 +104,12 @@ class SecretAccessMonitoringArgs(TypedDict):
     """The NAT gateway the function reaches the internet through; adds the bytes-out alarm. Default: none."""
     alarm_email: NotRequired[str | None]
     """Subscribe this address to the alarm topic (AWS sends a confirmation mail first). Default: no subscription."""
-    enable_access_analyzer: NotRequired[bool]
-    """Create an IAM Access Analyzer for the account, which reports resource policies that grant outside access.
-    An account holds one account analyzer per region: leave this off if one exists. Default False."""
     thresholds: NotRequired[AlarmThresholdsArgs]
     """Alarm thresholds and periods. Default: AlarmThresholds()."""
+    secret_read_alarms: NotRequired[bool]
+    """Watch the secret's reads through the trail (metric filters and the three secret-read alarms). Default True.
+    False turns them off, for an account with no trail yet: the function's alarms and the topic stay, and
+    `audit_log_group_name` must stay empty."""
 
 
 class SecretAccessMonitoring(pulumi.ComponentResource):
@@ -126,10 +122,10 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
     """The topic's access policy JSON, as sent to AWS."""
     alarm_arns: pulumi.Output[dict[str, str]]
     """Alarm ARNs by key (e.g. unexpected-secret-reads), known at preview."""
-    audit_log_group_name: pulumi.Output[str]
-    """The log group the metric filters read."""
-    unexpected_reads_pattern: pulumi.Output[str]
-    """The filter pattern of reads by anyone but the reader roles."""
+    audit_log_group_name: pulumi.Output[str] | None
+    """The log group the metric filters read; absent when `secret_read_alarms` is off."""
+    unexpected_reads_pattern: pulumi.Output[str] | None
+    """The filter pattern of reads by anyone but the reader roles; absent when `secret_read_alarms` is off."""
     dashboard_name: pulumi.Output[str]
     """Name of the CloudWatch dashboard."""
 
@@ -149,10 +145,10 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
         if namespace.startswith("AWS/"):
             raise ValueError(f"SecretAccessMonitoring {name}: metric_namespace may not start with AWS/ (AWS's own)")
 
-        self._trail = None
-        log_group = self._audit_log_group(args)
+        watch_reads = args.get("secret_read_alarms", True)
+        self._audit_log_group_name = self._audit_log_group(args, watch_reads=watch_reads)
         self._topic_arn = context.arn("sns", f"{prefix}-secret-alarms")
-        self._topic_resource = self._topic(args.get("alarm_email"))
+        self._topic_resource, topic_policy = self._topic(args.get("alarm_email"))
 
         self._audience = SecretAudience.of(context, args["secret_name"], readers)
         reads = SecretReads(self._audience)
@@ -163,36 +159,43 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
             THROTTLED_READS_METRIC: reads.throttled_reads_by(args["function_role_arn"]),
         }
         secret_metrics = {metric: MetricSpec(namespace, metric) for metric in filters}
-        for metric, pattern in filters.items():
-            self._metric_filter(log_group, secret_metrics[metric], pattern)
+        # Children do not inherit the component's depends_on; the filters are what must wait for the log group (an
+        # AuditTrail the program creates) to exist.
+        log_group_exists = opts.depends_on if opts is not None else None
+        for metric, pattern in filters.items() if watch_reads else ():
+            self._metric_filter(log_group_exists, secret_metrics[metric], pattern)
 
         spike = self._read_spike_threshold(args)
         self._alarms = self._alarm_specs(secret_metrics, args["function_name"], spike, args.get("nat_gateway_id"))
+        if not watch_reads:
+            # No filter feeds the secret-read metrics, so their alarms would never leave INSUFFICIENT_DATA.
+            self._alarms = {k: a for k, a in self._alarms.items() if a.metric.namespace != namespace}
+            secret_metrics = {}
         for spec in self._alarms.values():
             self._alarm(spec)
         self._alarm_arns = {key: spec.arn(context) for key, spec in self._alarms.items()}
 
         self._dashboard_name = f"{prefix}-secret-access"
         self._dashboard(args["function_name"], list(secret_metrics.values()))
-        if args.get("enable_access_analyzer", False):
-            aws.accessanalyzer.Analyzer(
-                f"{name}-access-analyzer", analyzer_name=f"{prefix}-account", type="ACCOUNT", opts=self._child
-            )
 
         self.topic_arn = pulumi.Output.from_input(self._topic_arn)
-        self.topic_policy = pulumi.Output.from_input(self._topic_policy.to_json())
+        self.topic_policy = pulumi.Output.from_input(topic_policy)
         self.alarm_arns = pulumi.Output.from_input(self._alarm_arns)
-        self.audit_log_group_name = pulumi.Output.from_input(self._audit_log_group_name)
-        self.unexpected_reads_pattern = pulumi.Output.from_input(self._unexpected_reads_pattern)
+        self.audit_log_group_name = _optional_output(self._audit_log_group_name)
+        self.unexpected_reads_pattern = _optional_output(self._unexpected_reads_pattern if watch_reads else None)
         self.dashboard_name = pulumi.Output.from_input(self._dashboard_name)
         self.register_outputs(
             {
                 "topicArn": self.topic_arn,
                 "topicPolicy": self.topic_policy,
                 "alarmArns": self.alarm_arns,
-                "auditLogGroupName": self.audit_log_group_name,
-                "unexpectedReadsPattern": self.unexpected_reads_pattern,
                 "dashboardName": self.dashboard_name,
+                **({"auditLogGroupName": self.audit_log_group_name} if self.audit_log_group_name is not None else {}),
+                **(
+                    {"unexpectedReadsPattern": self.unexpected_reads_pattern}
+                    if self.unexpected_reads_pattern is not None
+                    else {}
+                ),
             }
         )
 
@@ -207,46 +210,25 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
         """Python only (not in the package schema): every alarm by key, with its metric, threshold and period."""
         return self._alarms
 
-    @property
-    def trail(self) -> AuditTrail | None:
-        """Python only (not in the package schema): the stack's own trail, when `create_trail`."""
-        return self._trail
-
-    def _audit_log_group(self, args: SecretAccessMonitoringArgs) -> pulumi.Resource | None:
-        """The log group the filters read; returns the resource to depend on when the stack creates it."""
+    def _audit_log_group(self, args: SecretAccessMonitoringArgs, *, watch_reads: bool) -> str | None:
+        """The validated log group the filters read, or None when the secret-read alarms are off."""
         existing = args.get("audit_log_group_name")
-        if args.get("create_trail", False):
+        if not watch_reads:
             if existing:
                 raise ValueError(
-                    f"SecretAccessMonitoring {self._name}: give audit_log_group_name or create_trail, not both"
+                    f"SecretAccessMonitoring {self._name}: secret_read_alarms is off, so audit_log_group_name must "
+                    "stay empty"
                 )
-            prefix, context = self._prefix, self._context
-            self._trail = AuditTrail(
-                f"{self._name}-trail",
-                {
-                    "context": context,
-                    "trail_name": f"{prefix}-audit",
-                    "bucket_name": f"{prefix}-trail-{context.account_id}",
-                    "log_group_name": audit_trail_log_group_name(prefix),
-                    "key_alias": f"alias/{prefix}-trail",
-                    "role_name": f"{prefix}-cloudtrail-to-logs",
-                    "log_retention_days": args.get("trail_log_retention_days", 90),
-                    "log_kms_key_arn": args.get("log_kms_key_arn"),
-                },
-                opts=self._child,
-            )
-            self._audit_log_group_name = audit_trail_log_group_name(prefix)
-            return self._trail.log_group
+            return None
         if not existing:
             raise ValueError(
                 f"SecretAccessMonitoring {self._name}: audit_log_group_name must name the CloudWatch Logs group of "
-                "the account's trail, or set create_trail"
+                "the account's trail or of an AuditTrail, or turn secret_read_alarms off"
             )
-        self._audit_log_group_name = require_log_group_name(existing, setting=f"SecretAccessMonitoring {self._name}")
-        return None
+        return require_log_group_name(existing, setting=f"SecretAccessMonitoring {self._name}")
 
-    def _topic(self, alarm_email: str | None) -> aws.sns.Topic:
-        """A KMS-encrypted topic that only this stack's alarms publish to."""
+    def _topic(self, alarm_email: str | None) -> tuple[aws.sns.Topic, str]:
+        """A KMS-encrypted topic that only this stack's alarms publish to; returns it and its policy JSON."""
         context, prefix, topic_arn = self._context, self._prefix, self._topic_arn
         alarms_of_this_stack = context.arn("cloudwatch", f"alarm:{prefix}-*")
         key = create_managed_key(
@@ -273,7 +255,7 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
             kms_master_key_id=key.alias_arn,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[key.alias]),
         )
-        self._topic_policy = PolicyDocument(
+        policy = PolicyDocument(
             (
                 Statement(
                     sid="AlarmsOfThisStackPublish",
@@ -304,16 +286,19 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
             )
         )
         after_topic = pulumi.ResourceOptions(parent=self, depends_on=[topic])
-        aws.sns.TopicPolicy(
-            f"{self._name}-topic-policy", arn=topic_arn, policy=self._topic_policy.to_json(), opts=after_topic
-        )
+        aws.sns.TopicPolicy(f"{self._name}-topic-policy", arn=topic_arn, policy=policy.to_json(), opts=after_topic)
         if alarm_email:
             aws.sns.TopicSubscription(
                 f"{self._name}-email", topic=topic_arn, protocol="email", endpoint=alarm_email, opts=after_topic
             )
-        return topic
+        return topic, policy.to_json()
 
-    def _metric_filter(self, log_group: pulumi.Resource | None, metric: MetricSpec, pattern: str) -> None:
+    def _metric_filter(
+        self,
+        log_group_exists: pulumi.Input[Sequence[pulumi.Input[pulumi.Resource]] | pulumi.Resource] | None,
+        metric: MetricSpec,
+        pattern: str,
+    ) -> None:
         aws.cloudwatch.LogMetricFilter(
             f"{self._name}-{_kebab(metric.name)}",
             name=f"{self._prefix}-{_kebab(metric.name)}",
@@ -327,7 +312,7 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
                 "value": "1",
                 "unit": "Count",
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group] if log_group is not None else []),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=log_group_exists),
         )
 
     def _read_spike_threshold(self, args: SecretAccessMonitoringArgs) -> int:
@@ -450,3 +435,7 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
 
 def _kebab(camel: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "-", camel).lower()
+
+
+def _optional_output(value: str | None) -> pulumi.Output[str] | None:
+    return None if value is None else pulumi.Output.from_input(value)

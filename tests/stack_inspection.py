@@ -26,8 +26,9 @@ def run_components(body: Callable[[], object], *, first_preview: bool = False) -
 T = TypeVar("T")
 
 
-def resolved(output: pulumi.Output[T]) -> T:
-    """The value of a component output after `run_components` returned; it must be known."""
+def resolved(output: pulumi.Output[T] | None) -> T:
+    """The value of a component output after `run_components` returned; it must be present and known."""
+    assert output is not None, "the component has no such output"
     assert _sync_await(output.is_known()), "the output is unknown"
     value = _sync_await(output.future())
     assert value is not None, "the output has no value"

@@ -22,9 +22,15 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 MONITORING_COMPONENTS = ("SecretAccessMonitoring", "AuditTrail", "LogEncryptionKey")
 
 
+ACCOUNT_TRAIL = {"keyless-ingest:auditLogGroupName": "cloudtrail/management-events"}
+"""Dev pointed at an account trail's log group, which turns its secret-read alarms on."""
+
+
 @cache
-def preview(stack: str, first_preview: bool = True) -> ProgramRun:
-    return run_program(ROOT, stack, first_preview=first_preview)
+def preview(stack: str, first_preview: bool = True, account_trail: bool = False) -> ProgramRun:
+    return run_program(
+        ROOT, stack, first_preview=first_preview, config_overrides=ACCOUNT_TRAIL if account_trail else None
+    )
 
 
 def exec_role(stack: str) -> str:
@@ -35,9 +41,9 @@ def alarms(run: ProgramRun) -> dict[str, dict[str, Any]]:
     return {a.inputs["name"].removeprefix(f"keyless-ingest-{run.stack}-"): dict(a.inputs) for a in of_type(run, ALARM)}
 
 
-@pytest.mark.parametrize("stack", ["prod", "dev"])
-def test_unexpected_reads_of_the_stacks_secret_by_anyone_but_the_function_raise_an_alarm(stack):
-    run = preview(stack)
+@pytest.mark.parametrize(("stack", "account_trail"), [("prod", False), ("dev", True)])
+def test_unexpected_reads_of_the_stacks_secret_by_anyone_but_the_function_raise_an_alarm(stack, account_trail):
+    run = preview(stack, account_trail=account_trail)
     context = AwsContext("aws", REGION, ACCOUNT)
     reads = SecretReads(SecretAudience.of(context, f"keyless-ingest/{stack}/weather-api-key", [exec_role(stack)]))
 
@@ -77,8 +83,8 @@ def test_prod_creates_its_trail_and_encrypts_both_log_groups_with_a_key_only_log
     assert only(run, "aws:accessanalyzer/analyzer:Analyzer").inputs["type"] == "ACCOUNT"
 
 
-def test_dev_reads_the_accounts_trail_and_leaves_logs_on_cloudwatch_encryption():
-    run = preview("dev")
+def test_dev_reads_the_accounts_trail_when_named_and_leaves_logs_on_cloudwatch_encryption():
+    run = preview("dev", account_trail=True)
 
     assert {f.inputs["logGroupName"] for f in of_type(run, FILTER)} == {"cloudtrail/management-events"}
     assert of_type(run, "aws:cloudtrail/trail:Trail") == []
@@ -86,11 +92,22 @@ def test_dev_reads_the_accounts_trail_and_leaves_logs_on_cloudwatch_encryption()
     assert all(group.inputs.get("kmsKeyId") is None for group in of_type(run, LOG_GROUP))
 
 
+def test_dev_without_a_trail_has_no_secret_read_filters_or_alarms_and_keeps_the_function_alarms():
+    run = preview("dev")
+
+    assert of_type(run, FILTER) == []
+    assert set(alarms(run)) == {"function-errors", "function-throttles"}
+    assert run.outputs["auditLogGroupName"] is None
+
+
 def test_read_spike_threshold_follows_each_stacks_ttl_and_concurrency():
-    # prod: TTL 300 s, 10 reserved -> 2 reads per container per 300 s, x2 headroom.
-    assert alarms(preview("prod"))["secret-read-spike"]["threshold"] == 2 * 10 * 2
+    # prod: TTL 300 s, unreserved -> 1000 containers assumed, 2 reads each per 300 s, x2 headroom.
+    assert alarms(preview("prod"))["secret-read-spike"]["threshold"] == 2 * 1000 * 2
+    # prod capped at 10 reserved -> 2 reads per container per 300 s, x2 headroom.
+    capped = run_program(ROOT, "prod", config_overrides={"keyless-ingest:reservedConcurrency": "10"})
+    assert alarms(capped)["secret-read-spike"]["threshold"] == 2 * 10 * 2
     # dev: TTL 60 s, unreserved -> 1000 containers assumed, 6 reads each per 300 s, x2 headroom.
-    assert alarms(preview("dev"))["secret-read-spike"]["threshold"] == 6 * 1000 * 2
+    assert alarms(preview("dev", account_trail=True))["secret-read-spike"]["threshold"] == 6 * 1000 * 2
 
 
 def test_nat_bytes_out_alarm_watches_the_prod_nat_gateway_and_dev_has_none():
@@ -131,11 +148,6 @@ def test_alarm_email_subscribes_to_the_topic():
     ("stack", "overrides", "message"),
     [
         (
-            "dev",
-            {"keyless-ingest:auditLogGroupName": ""},
-            "keyless-ingest:auditLogGroupName: is required when createTrail is false",
-        ),
-        (
             "prod",
             {"keyless-ingest:auditLogGroupName": "org/trail"},
             "keyless-ingest:auditLogGroupName: must stay empty when createTrail is true",
@@ -174,9 +186,11 @@ def test_the_stack_passes_the_policy_pack_with_its_own_config(stack, first_previ
     # THEN nothing this issue adds is flagged and no rule met an unknown value. (Whole-stack results, the bundle
     # scan included, belong to the pack's own tests.)
     ours = [
-        (v.policy, v.urn, v.message)
+        (v.policy, v.urn, v.enforcement)
         for v in result.violations
         if v.policy == "secret-unexpected-access-alarm" or any(f"index:{c}" in v.urn for c in MONITORING_COMPONENTS)
     ]
-    assert ours == []
+    # Dev has no trail to read: its secret has no unexpected-read alarm, which the pack reports (advisory in dev).
+    expected = [] if stack == "prod" else [("secret-unexpected-access-alarm", "api-key-secret", "advisory")]
+    assert [(policy, urn.rsplit("::", 1)[1], level) for policy, urn, level in ours] == expected
     assert result.not_run_for_unknowns == 0

@@ -93,6 +93,13 @@ RESOURCE_TYPES: Final[Mapping[str, tuple[Touches, ...]]] = {
     # Secrets Manager appends six random characters to the name.
     "aws:secretsmanager/secret:Secret": (Touches("secretsmanager", "Secret", "name", "-??????"),),
     "aws:secretsmanager/secretPolicy:SecretPolicy": (Touches("secretsmanager", "Secret", "secretArn"),),
+    # With rotationFunctionArn: RotateSecret acts on the secret (and invokes the function it names);
+    # lambda:AddPermission acts on the rotation function, named by its ARN.
+    "aws:secretsmanager/secretRotation:SecretRotation": (
+        Touches("secretsmanager", "Secret", "secretId"),
+        Touches("lambda", "function", "rotationLambdaArn"),
+    ),
+    "aws:lambda/permission:Permission": (Touches("lambda", "function", "function"),),
     "aws:sns/topic:Topic": (Touches("sns", "topic", "name"),),
     "aws:sns/topicPolicy:TopicPolicy": (Touches("sns", "topic", "arn"),),
     "aws:s3/bucket:Bucket": (Touches("s3", "bucket", "bucket"),),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from keyless_guard import (
+    cloudtrail,
     compute_env,
     iam,
     iam_validity,
@@ -51,4 +52,6 @@ RULES: Final[tuple[Rule, ...]] = (
     logs.log_group_retention,
     logs.lambda_log_group,
     monitoring.secret_unexpected_access_alarm,
+    cloudtrail.logs_role_trust,
+    cloudtrail.kms_key_arn,
 )

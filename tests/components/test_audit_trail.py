@@ -4,6 +4,7 @@ from components.audit_trail import AuditTrail, AuditTrailArgs
 from components.aws_context import AwsContext
 from tests.stack_inspection import ACCOUNT, REGION, document, only, run_components, statements
 from tools.preview import PreviewError
+from tools.recorded import UNKNOWN
 
 CONTEXT = AwsContext("aws", REGION, ACCOUNT)
 TRAIL_ARN = f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/ki-audit"
@@ -39,7 +40,9 @@ def test_trail_is_multi_region_validated_encrypted_and_delivers_to_the_log_group
     assert trail["includeGlobalServiceEvents"] is True
     assert trail["eventSelectors"] == [{"readWriteType": "All", "includeManagementEvents": True}]
     assert trail["s3BucketName"] == "ki-trail-111122223333"
-    assert trail["kmsKeyId"] == KEY_ALIAS_ARN
+    # The key's ARN (computed, so unknown at the first preview), never the alias ARN AWS would not store.
+    assert trail["kmsKeyId"] is UNKNOWN
+    assert only(run, "aws:kms/key:Key").urn in only(run, "aws:cloudtrail/trail:Trail").property_dependencies["kmsKeyId"]
     assert trail["cloudWatchLogsGroupArn"] == f"{LOG_GROUP_ARN}:*"
     assert trail["cloudWatchLogsRoleArn"] == f"arn:aws:iam::{ACCOUNT}:role/ki-cloudtrail-to-logs"
 
@@ -50,6 +53,8 @@ def test_trail_waits_for_the_policies_it_is_checked_against(run):
     for type_token in (
         "aws:s3/bucketPolicy:BucketPolicy",
         "aws:iam/rolePolicy:RolePolicy",
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "aws:kms/key:Key",
         "aws:kms/alias:Alias",
         "aws:cloudwatch/logGroup:LogGroup",
     ):
@@ -75,7 +80,7 @@ def test_bucket_is_not_public_is_kms_encrypted_versioned_and_owner_enforced(run)
     assert encryption["rules"] == [
         {
             "applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": KEY_ALIAS_ARN},
-            "bucketKeyEnabled": True,
+            "bucketKeyEnabled": False,
         }
     ]
     assert only(run, "aws:s3/bucketVersioning:BucketVersioning").inputs["versioningConfiguration"] == {
@@ -140,8 +145,15 @@ def test_delivery_role_is_trusted_by_cloudtrail_and_writes_to_its_log_group_only
     policy = statements(document(only(run, "aws:iam/rolePolicy:RolePolicy")))
 
     assert role.inputs["name"] == "ki-cloudtrail-to-logs"
-    assert trust["CloudTrailInThisAccountOnly"]["Principal"] == {"Service": "cloudtrail.amazonaws.com"}
-    assert trust["CloudTrailInThisAccountOnly"]["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+    # No condition: CloudTrail sends neither aws:SourceAccount nor aws:SourceArn here (tests/test_aws_contract.py).
+    assert trust == {
+        "CloudTrailDeliversToLogs": {
+            "Sid": "CloudTrailDeliversToLogs",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudtrail.amazonaws.com"},
+            "Action": ["sts:AssumeRole"],
+        }
+    }
     assert policy == {
         "WriteTrailStreams": {
             "Sid": "WriteTrailStreams",

@@ -83,17 +83,39 @@ def test_several_readers_are_all_excluded_from_the_deny():
     assert deny["Condition"] == {"StringNotEquals": {"aws:PrincipalArn": [READER, other]}}
 
 
+ROTATOR = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:rotate"
+ROTATION_ROLE = f"arn:aws:iam::{ACCOUNT}:role/rotate-exec"
+
+
 def test_rotation_schedule_only_when_a_rotation_function_is_given():
-    rotator = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:rotate"
     with_rotation = run_components(
-        lambda: LockedSecret("s", secret_args(rotation_function_arn=rotator, rotation_days=7))
+        lambda: LockedSecret(
+            "s",
+            secret_args(
+                reader_role_arns=[READER, ROTATION_ROLE],
+                rotation_function_arn=ROTATOR,
+                rotation_role_arn=ROTATION_ROLE,
+                rotation_days=7,
+            ),
+        )
     )
     without = run_components(lambda: LockedSecret("s", secret_args()))
 
     rotation = only(with_rotation, "aws:secretsmanager/secretRotation:SecretRotation")
-    assert rotation.inputs["rotationLambdaArn"] == rotator
+    invoke = only(with_rotation, "aws:lambda/permission:Permission")
+    assert rotation.inputs["rotationLambdaArn"] == ROTATOR
     assert rotation.inputs["rotationRules"] == {"automaticallyAfterDays": 7}
+    assert rotation.inputs["rotateImmediately"] is False
+    assert invoke.urn in rotation.dependencies
+    assert (invoke.inputs["function"], invoke.inputs["principal"], invoke.inputs["sourceAccount"]) == (
+        ROTATOR,
+        "secretsmanager.amazonaws.com",
+        ACCOUNT,
+    )
+    secret = only(with_rotation, "aws:secretsmanager/secret:Secret")
+    assert invoke.property_dependencies["sourceArn"] == (secret.urn,)
     assert of_type(without, "aws:secretsmanager/secretRotation:SecretRotation") == []
+    assert of_type(without, "aws:lambda/permission:Permission") == []
 
 
 @pytest.mark.parametrize(
@@ -101,6 +123,8 @@ def test_rotation_schedule_only_when_a_rotation_function_is_given():
     [
         ({"reader_role_arns": []}, "reader_role_arns must name at least one role"),
         ({"recovery_window_days": 3}, "recovery_window_days must be between 7 and 30, got 3"),
+        ({"rotation_function_arn": ROTATOR}, "rotation_function_arn needs rotation_role_arn"),
+        ({"rotation_function_arn": ROTATOR, "rotation_role_arn": ROTATION_ROLE}, "must be one of reader_role_arns"),
     ],
 )
 def test_bad_arguments_fail_with_a_clear_message(overrides, message):

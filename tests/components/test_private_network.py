@@ -48,7 +48,8 @@ def test_create_mode_builds_two_private_subnets_in_two_zones_and_no_route_to_the
     assert {s.inputs["availabilityZone"] for s in subnets} == {f"{REGION}a", f"{REGION}b"}
     assert {s.inputs["cidrBlock"] for s in subnets} == {"10.42.0.0/18", "10.42.64.0/18"}
     assert all(s.inputs["mapPublicIpOnLaunch"] is False for s in subnets)
-    assert all(s.inputs["tags"][NETWORK_TAG_KEY] == "net" for s in subnets)
+    # The default tag value is stack-qualified (project, stack, component name).
+    assert all(s.inputs["tags"][NETWORK_TAG_KEY] == "keyless-ingest-test-net" for s in subnets)
     tagged_for_the_function = {r.name for r in created.resources if NETWORK_TAG_KEY in r.inputs.get("tags", {})}
     assert tagged_for_the_function == {"net-private-0", "net-private-1", "net-lambda"}
     endpoint_sg = only(created, "aws:ec2/securityGroup:SecurityGroup", "net-endpoint")
@@ -145,6 +146,31 @@ def test_existing_mode_adopts_the_vpc_and_scopes_interfaces_to_the_exact_subnets
         f"arn:aws:ec2:{REGION}:{ACCOUNT}:subnet/{subnet}" for subnet in EXISTING["subnet_ids"]
     )
     assert create["CreateInterfacesInOwnSubnets"].conditions == {}
+    # The adopted VPC is shared: no one-secret / one-table endpoint policy that would deny its other workloads.
+    assert all(e.inputs.get("policy") is None for e in of_type(run, "aws:ec2/vpcEndpoint:VpcEndpoint"))
+
+
+def test_existing_mode_uses_named_endpoints_without_creating_or_changing_any():
+    networks: list[PrivateNetwork] = []
+    named = {**EXISTING, "secrets_manager_endpoint_id": "vpce-0aaaaaaaaaaaaaaaa", "dynamodb_endpoint_id": "vpce-0b"}
+    run = run_components(lambda: networks.append(PrivateNetwork("net", network_args(**named))))
+
+    assert [r.type for r in run.resources if r.type.startswith("aws:ec2/vpcEndpoint")] == []
+    assert [g.name for g in of_type(run, "aws:ec2/securityGroup:SecurityGroup")] == ["net-lambda"]
+    assert networks[0].endpoint_security_group_id is None
+
+
+def test_the_placement_tag_value_can_be_given():
+    run = run_components(lambda: PrivateNetwork("net", network_args(placement_tag_value="ki-prod-network")))
+
+    tagged = {
+        r.name: r.inputs["tags"][NETWORK_TAG_KEY] for r in run.resources if NETWORK_TAG_KEY in r.inputs.get("tags", {})
+    }
+    assert tagged == {
+        "net-private-0": "ki-prod-network",
+        "net-private-1": "ki-prod-network",
+        "net-lambda": "ki-prod-network",
+    }
 
 
 @pytest.mark.parametrize(
@@ -155,6 +181,7 @@ def test_existing_mode_adopts_the_vpc_and_scopes_interfaces_to_the_exact_subnets
         ({**EXISTING, "vpc_id": ""}, "needs vpc_id"),
         ({**EXISTING, "route_table_ids": []}, "needs route_table_ids"),
         ({**EXISTING, "enable_nat_gateway": True}, "enable_nat_gateway applies only to mode 'create'"),
+        ({"dynamodb_endpoint_id": "vpce-0b"}, "apply only to mode 'existing'"),
         ({"vpc_cidr": "8.8.0.0/16"}, "must be a private IPv4 range"),
         ({"vpc_cidr": "10.0.0.0/28"}, "between /16 and /22"),
         ({"vpc_cidr": "not-a-cidr"}, "vpc_cidr: 'not-a-cidr' is not a network in CIDR notation"),

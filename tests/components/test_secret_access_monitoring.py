@@ -3,8 +3,10 @@ from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
+import pulumi
 import pytest
 
+from components.audit_trail import AuditTrail
 from components.aws_context import AwsContext
 from components.monitoring_model import AlarmThresholds, SecretReads
 from components.secret_access_monitoring import (
@@ -246,25 +248,52 @@ def test_dashboard_is_valid_json_and_references_exactly_the_alarms_of_the_stack(
     assert ["AWS/Lambda", "Duration", "FunctionName", "ki-prod-ingest", {"stat": "p99"}] in secret_metrics
 
 
-def test_access_analyzer_only_when_asked():
-    without, _ = build()
-    with_analyzer, _ = build(enable_access_analyzer=True)
+def test_the_component_builds_nothing_account_wide():
+    """The trail and the Access Analyzer are the program's (AuditTrail, and one resource in __main__.py)."""
+    run, _ = build(alarm_email="oncall@example.com")
 
-    assert of_type(without, "aws:accessanalyzer/analyzer:Analyzer") == []
-    analyzer = only(with_analyzer, "aws:accessanalyzer/analyzer:Analyzer")
-    assert (analyzer.inputs["analyzerName"], analyzer.inputs["type"]) == ("ki-prod-account", "ACCOUNT")
+    assert of_type(run, "aws:accessanalyzer/analyzer:Analyzer") == []
+    assert of_type(run, "aws:cloudtrail/trail:Trail") == []
+    assert {r.type for r in run.resources if not r.custom} == {
+        "pulumi:pulumi:Stack",
+        "keyless-ingest:index:SecretAccessMonitoring",
+    }
+
+
+def build_with_trail(**overrides: Any) -> tuple[ProgramRun, SecretAccessMonitoring]:
+    """As the program composes them: an AuditTrail, and the monitoring reading its log group after it exists."""
+    components: list[SecretAccessMonitoring] = []
+
+    def body():
+        trail = AuditTrail(
+            "trail",
+            {
+                "context": CONTEXT,
+                "trail_name": "ki-prod-audit",
+                "bucket_name": f"ki-prod-trail-{ACCOUNT}",
+                "log_group_name": "/aws/cloudtrail/ki-prod",
+                "key_alias": "alias/ki-prod-trail",
+                "role_name": "ki-prod-cloudtrail-to-logs",
+            },
+        )
+        args = monitoring_args(audit_log_group_name="/aws/cloudtrail/ki-prod", **overrides)
+        components.append(SecretAccessMonitoring("mon", args, opts=pulumi.ResourceOptions(depends_on=[trail])))
+
+    run = run_components(body, first_preview=True)
+    return run, components[0]
 
 
 def test_everything_but_key_ids_is_known_at_the_first_preview():
-    run, _ = build(create_trail=True, audit_log_group_name=None, alarm_email="oncall@example.com")
+    run, _ = build_with_trail(alarm_email="oncall@example.com")
 
     unknown = {(r.type, k) for r in run.resources for k, v in r.inputs.items() if contains_unknown(v)}
 
-    assert unknown == {("aws:kms/alias:Alias", "targetKeyId")}
+    # The trail names its key by key ARN, which AWS stores (an alias ARN would show a diff on every preview).
+    assert unknown == {("aws:kms/alias:Alias", "targetKeyId"), ("aws:cloudtrail/trail:Trail", "kmsKeyId")}
 
 
-def test_with_create_trail_the_filters_read_the_trails_log_group_after_it_exists():
-    run, monitoring = build(create_trail=True, audit_log_group_name=None)
+def test_with_a_trail_in_depends_on_the_filters_read_its_log_group_after_it_exists():
+    run, monitoring = build_with_trail()
 
     trail_group = only(run, "aws:cloudwatch/logGroup:LogGroup")
     assert resolved(monitoring.audit_log_group_name) == "/aws/cloudtrail/ki-prod" == trail_group.inputs["name"]
@@ -273,12 +302,27 @@ def test_with_create_trail_the_filters_read_the_trails_log_group_after_it_exists
         assert trail_group.urn in metric_filter.dependencies
 
 
+def test_with_secret_read_alarms_off_only_the_function_alarms_and_the_topic_remain():
+    run, monitoring = build(secret_read_alarms=False, audit_log_group_name=None)
+
+    assert of_type(run, FILTER) == []
+    assert set(monitoring.alarms) == {"function-errors", "function-throttles"}
+    assert monitoring.audit_log_group_name is None
+    assert monitoring.unexpected_reads_pattern is None
+    body = json.loads(only(run, "aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
+    assert [w["properties"]["title"] for w in body["widgets"]] == [
+        "Invocations, errors and throttles",
+        "Duration (ms)",
+        "Alarm states",
+    ]
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
         ({"audit_log_group_name": None}, "audit_log_group_name must name the CloudWatch Logs group"),
+        ({"secret_read_alarms": False}, "secret_read_alarms is off, so audit_log_group_name must stay empty"),
         ({"audit_log_group_name": "bad name!"}, "'bad name!' is not a CloudWatch Logs group name"),
-        ({"create_trail": True}, "give audit_log_group_name or create_trail, not both"),
         ({"reader_role_arns": []}, "reader_role_arns must name at least one role"),
         ({"function_role_arn": f"arn:aws:iam::{ACCOUNT}:role/other"}, "function_role_arn must be one of"),
         ({"metric_namespace": "AWS/Lambda"}, "may not start with AWS/"),

@@ -26,13 +26,14 @@ TYPES = [
     "aws:ec2/vpcEndpoint:VpcEndpoint",
     "aws:ec2/securityGroup:SecurityGroup",
     "aws:cloudwatch/logGroup:LogGroup",
+    "aws:cloudtrail/trail:Trail",
 ]
 KEYS = [
     "policy", "inlinePolicies", "managedPolicyArns", "policyArn", "environment", "variables", "code", "kmsKeyId",
     "secretArn", "secretString", "enableKeyRotation", "keySpec", "serviceName", "vpcEndpointType", "privateDnsEnabled",
     "securityGroupIds", "ingress", "fromPort", "toPort", "protocol", "cidrBlocks", "retentionInDays", "name",
     "vpcConfig", "subnetIds", "loggingConfig", "logGroup", "Statement", "Effect", "Action", "Resource", "Principal",
-    "Condition", "NotAction",
+    "Condition", "NotAction", "assumeRolePolicy", "cloudWatchLogsRoleArn",
 ]  # fmt: skip
 
 scalars = st.one_of(
@@ -57,6 +58,7 @@ trees = st.recursive(
 policy_json = trees.map(lambda t: json.dumps(t, default=str) if t is not UNKNOWN else t)
 props = st.dictionaries(st.sampled_from(KEYS), st.one_of(trees, policy_json), max_size=6)
 LINKS = ["securityGroupIds", "vpcId", "vpcConfig", "secretArn", "loggingConfig", "securityGroupId"]
+LINKS += ["cloudWatchLogsRoleArn"]
 links = st.dictionaries(st.sampled_from(LINKS), st.lists(st.integers(0, 5), max_size=3), max_size=3)
 resources = st.lists(st.tuples(st.sampled_from(TYPES), props, links), min_size=1, max_size=6)
 

@@ -8,7 +8,16 @@ from typing import Any
 import pytest
 from policy_sentry.querying.actions import get_actions_that_support_wildcard_arns_only
 
-from tools.deploy_permissions import RESOURCE_TYPES, PermissionsError, build, creates, path_for, render, stack_tag
+from tools.deploy_permissions import (
+    RESOURCE_TYPES,
+    PermissionsError,
+    build,
+    creates,
+    path_for,
+    render,
+    stack_tag,
+    targets,
+)
 from tools.preview import REPO_ROOT, run_program
 
 
@@ -81,3 +90,20 @@ def test_pass_role_is_left_to_the_bootstrap_program_and_the_stack_roles_name_the
 def test_a_stack_without_the_stack_tag_cannot_be_granted_generated_ids():
     with pytest.raises(PermissionsError, match=r"aws:defaultTags\.tags\.keyless-ingest-stack"):
         stack_tag({"aws:region": "eu-west-1"}, "dev")
+
+
+def test_a_stack_with_rotation_configured_maps_its_rotation_resources_to_the_secret_and_the_function():
+    # GIVEN prod with rotationFunctionArn and rotationRoleArn (a SecretRotation and a lambda Permission appear)
+    rotation_function = "arn:aws:lambda:eu-west-1:111122223333:function:rotate-weather-api-key"
+    run = run_program(
+        REPO_ROOT,
+        "prod",
+        config_overrides={
+            "keyless-ingest:rotationFunctionArn": rotation_function,
+            "keyless-ingest:rotationRoleArn": "arn:aws:iam::111122223333:role/rotate-weather-api-key-exec",
+        },
+    )
+    # THEN every type is mapped, and the rotation function is a target by its exact ARN (placeholders for the rest)
+    assert {r.type for r in run.resources if r.custom} <= set(RESOURCE_TYPES)
+    arns = {target.arn for target in targets(run.resources, "eu-west-1")}
+    assert "arn:${Partition}:lambda:${Region}:${Account}:function:rotate-weather-api-key" in arns

@@ -70,11 +70,23 @@ def install(program_dir: Path) -> Path | None:
     if venv is None:
         return None
     if not _interpreter(venv).is_file():
-        _run_step([sys.executable, "-m", "venv", str(venv)], f"creating the virtualenv {venv}")
+        # No pip inside: this interpreter's pip installs into it (`pip --python`), which spares ensurepip's half
+        # minute. `venv/bin/python -m ensurepip` adds one for later `pip install`s by hand.
+        _run_step([sys.executable, "-m", "venv", "--without-pip", str(venv)], f"creating the virtualenv {venv}")
     requirements = program_dir / "requirements.txt"
     if requirements.is_file():
         _run_step(
-            [str(_interpreter(venv)), "-m", "pip", "install", "--quiet", "-r", str(requirements)],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "--python",
+                str(_interpreter(venv)),
+                "install",
+                "--quiet",
+                "-r",
+                str(requirements),
+            ],
             f"installing {requirements} into {venv}",
         )
     return venv

@@ -102,12 +102,20 @@ def test_subnet_route_table_and_interface_lookups_agree_with_each_other(data_sou
     subnets = data_sources["subnets"]
     subnet_id, subnet_arn, vpc_id, cidr, zone = data_sources["subnet"]
     table_id, table_arn, table_subnet, routes = data_sources["route_table"]
-    assert len(subnets) == 2 and all(s.startswith("subnet-") for s in subnets)
+    assert [s[:7] for s in subnets] == ["subnet-", "subnet-"]
     assert subnet_id == subnets[0]
-    assert (subnet_arn, cidr, zone) == (f"arn:aws:ec2:{REGION}:{ACCOUNT}:subnet/{subnet_id}", "10.0.1.0/24", f"{REGION}a")
+    assert (subnet_arn, cidr, zone) == (
+        f"arn:aws:ec2:{REGION}:{ACCOUNT}:subnet/{subnet_id}",
+        "10.0.1.0/24",
+        f"{REGION}a",
+    )
     assert vpc_id.startswith("vpc-")
-    assert (table_arn, table_subnet, routes) == (f"arn:aws:ec2:{REGION}:{ACCOUNT}:route-table/{table_id}", subnet_id, [])
-    assert len(data_sources["route_tables"]) == 2 and all(t.startswith("rtb-") for t in data_sources["route_tables"])
+    assert (table_arn, table_subnet, routes) == (
+        f"arn:aws:ec2:{REGION}:{ACCOUNT}:route-table/{table_id}",
+        subnet_id,
+        [],
+    )
+    assert [t[:4] for t in data_sources["route_tables"]] == ["rtb-", "rtb-"]
     eni_id, eni_arn, private_ip, eni_subnet = data_sources["interface"]
     assert (eni_id, eni_arn, private_ip) == (
         "eni-0123456789abcdef0",
@@ -115,7 +123,7 @@ def test_subnet_route_table_and_interface_lookups_agree_with_each_other(data_sou
         "10.0.1.10",
     )
     assert eni_subnet.startswith("subnet-")
-    assert len(data_sources["interfaces"]) == 2 and all(i.startswith("eni-") for i in data_sources["interfaces"])
+    assert [i[:4] for i in data_sources["interfaces"]] == ["eni-", "eni-"]
 
 
 def test_registry_and_cluster_logins_answer_placeholders_in_the_account(data_sources):
@@ -135,23 +143,23 @@ def test_get_policy_and_get_group_answer_in_the_account(data_sources):
     assert (min_size, zones) == (1, [f"{REGION}a", f"{REGION}b"])
 
 
-def preview_json(*args: str) -> tuple[int, dict[str, Any], str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "tools.preview", "--json", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    return result.returncode, json.loads(result.stdout) if result.stdout.strip() else {}, result.stderr
+@pytest.fixture
+def preview_json(capsys):
+    """Run the CLI with --json in this process (the pack still runs in its own): exit code, document, stderr."""
+
+    def run(*args: str) -> tuple[int, dict[str, Any], str]:
+        code = main(["--json", *args])
+        captured = capsys.readouterr()
+        return code, json.loads(captured.out) if captured.out.strip() else {}, captured.err
+
+    return run
 
 
 @pytest.mark.parametrize(
     ("stack", "exit_code", "mandatory"),
     [("test", EXIT_OK, set()), ("wild", 1, {("iam-no-wildcard-actions", "reader-policy")})],
 )
-def test_a_policy_built_with_get_policy_document_reaches_the_pack_as_json(stack, exit_code, mandatory):
+def test_a_policy_built_with_get_policy_document_reaches_the_pack_as_json(preview_json, stack, exit_code, mandatory):
     # WHEN a program whose policies come from aws.iam.get_policy_document is previewed with the pack
     code, document, stderr = preview_json("--program", str(PROGRAMS / "policy_document"), "--stack", stack)
 
@@ -187,7 +195,7 @@ def test_print_is_shown_under_the_stack_in_the_tree(capsys):
     assert "Diagnostics:\n  pulumi:pulumi:Stack (chatty-test):\n    building the topic\n" in out
 
 
-def test_an_invoke_with_no_answer_fails_with_one_line_naming_it_and_the_way_to_answer(tmp_path):
+def test_an_invoke_with_no_answer_fails_with_one_line_naming_it_and_the_way_to_answer(preview_json):
     code, _, stderr = preview_json("--program", str(PROGRAMS / "unanswered"), "--stack", "test", "--no-policy")
 
     assert code == EXIT_PROGRAM_ERROR
@@ -197,7 +205,7 @@ def test_an_invoke_with_no_answer_fails_with_one_line_naming_it_and_the_way_to_a
     ]
 
 
-def test_invoke_answers_supply_a_missing_invoke_and_override_a_built_in_one(tmp_path):
+def test_invoke_answers_supply_a_missing_invoke(preview_json, tmp_path):
     answers = tmp_path / "answers.json"
     answers.write_text(json.dumps({"aws:ec2/getInstance:getInstance": {"privateIp": "10.1.2.3"}}))
 
@@ -206,36 +214,42 @@ def test_invoke_answers_supply_a_missing_invoke_and_override_a_built_in_one(tmp_
         "test",
         invoke_answers={"aws:ec2/getInstance:getInstance": {"privateIp": "10.1.2.3"}},
     )
-    code, _, stderr = preview_json(
+    code, document, stderr = preview_json(
         "--program", str(PROGRAMS / "unanswered"), "--stack", "test", "--no-policy", "--invoke-answers", str(answers)
     )
 
     assert run.outputs == {"privateIp": "10.1.2.3"}
     assert code == EXIT_OK, stderr
+    assert [r["name"] for r in document["resources"]] == ["unanswered-test"]
 
 
-def test_unusable_invoke_answers_are_named(tmp_path):
+def test_unusable_invoke_answers_are_named(preview_json, tmp_path):
     answers = tmp_path / "answers.json"
     answers.write_text('["not", "a", "mapping"]')
 
-    code, _, stderr = preview_json("--program", str(PROGRAMS / "unanswered"), "--stack", "test", "--invoke-answers", str(answers))
+    code, _, stderr = preview_json(
+        "--program", str(PROGRAMS / "unanswered"), "--stack", "test", "--invoke-answers", str(answers)
+    )
 
     assert code == EXIT_PROGRAM_ERROR
-    assert stderr.strip() == f'error: {answers}: invoke answers must be a JSON object {{"<token>": {{"<field>": value}}}}'
+    assert (
+        stderr.strip() == f'error: {answers}: invoke answers must be a JSON object {{"<token>": {{"<field>": value}}}}'
+    )
 
 
 def shaped_outputs() -> Any:
     # A policy given as an object (the SDK's PolicyDocument input type) to a resource and to an invoke answer.
-    role = aws.iam.Role(
+    role = aws.iam.Role(  # type: ignore[call-overload]  # a plain dict where the SDK types a PolicyDocument
         "shaped",
         assume_role_policy={
             "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ],
         },
     )
     policy = aws.iam.get_policy(arn="arn:aws:iam::aws:policy/ReadOnlyAccess")
     pulumi.export("assumeRolePolicy", role.assume_role_policy)
-    pulumi.export("inlinePolicies", role.inline_policies)
     pulumi.export("policy", policy.policy)
 
 
@@ -328,7 +342,11 @@ def test_install_creates_the_virtualenv_and_installs_requirements(tmp_path):
 
     assert venv == tmp_path / ".venv"
     probe = subprocess.run(
-        [str(tmp_path / ".venv" / "bin" / "python"), "-c", "import tabulate, sys; print(tabulate.__version__, sys.prefix)"],
+        [
+            str(tmp_path / ".venv" / "bin" / "python"),
+            "-c",
+            "import tabulate, sys; print(tabulate.__version__, sys.prefix)",
+        ],
         capture_output=True,
         text=True,
         check=True,

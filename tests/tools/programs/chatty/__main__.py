@@ -1,4 +1,3 @@
-import pulumi
 import pulumi_aws as aws
 
 print("building the topic")

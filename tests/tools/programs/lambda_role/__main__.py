@@ -16,7 +16,7 @@ lambda_role = aws.iam.Role(
     ),
 )
 # The resource itself, not an output, is the input: the engine hands the provider its id (the role's name).
-logs = aws.iam.RolePolicyAttachment(
+logs = aws.iam.RolePolicyAttachment(  # type: ignore[call-overload]  # typed str; the engine sends the id
     "lambda-logs",
     role=lambda_role,
     policy_arn="arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",

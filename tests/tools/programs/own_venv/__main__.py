@@ -1,6 +1,6 @@
 import sys
 
-import greeting  # installed only in this program's own virtualenv
+import greeting  # type: ignore[import-not-found]  # only in this program's own virtualenv
 import pulumi
 import pulumi_aws as aws
 

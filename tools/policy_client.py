@@ -38,14 +38,11 @@ import pulumi
 import yaml
 from google.protobuf import empty_pb2, struct_pb2  # type: ignore[import-untyped]
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2_grpc
+from pulumi_policy.deserialize import SPECIAL_ARCHIVE_SIG, SPECIAL_ASSET_SIG, SPECIAL_SECRET_SIG, SPECIAL_SIG_KEY
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from tools.recorded import RecordedResource
 
-SIG_KEY: Final = "4dabf18193072939515e22adb298388d"
-ASSET_SIG: Final = "c44067f5952c0a294b673a41bacd8c17"
-ARCHIVE_SIG: Final = "0def7320c3a5731c473e5ecbe6d01bc7"
-SECRET_SIG: Final = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 - the engine's signature for a secret value
 LEVELS: Final = ("advisory", "mandatory", "remediate", "disabled")
 _CANT_RUN: Final = "can't run policy"
 _STARTUP_TIMEOUT: Final = 60.0
@@ -98,7 +95,7 @@ def to_wire(value: Any, base_dir: Path) -> Any:
     if isinstance(value, pulumi.Asset | pulumi.Archive):
         return _asset_to_wire(value, base_dir)
     if isinstance(value, Mapping):
-        if value.get(SIG_KEY) == SECRET_SIG:
+        if value.get(SPECIAL_SIG_KEY) == SPECIAL_SECRET_SIG:
             return to_wire(value.get("value"), base_dir)
         return {str(k): to_wire(v, base_dir) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -108,16 +105,16 @@ def to_wire(value: Any, base_dir: Path) -> Any:
 
 def _asset_to_wire(value: pulumi.Asset | pulumi.Archive, base_dir: Path) -> dict[str, Any]:
     if isinstance(value, pulumi.FileAsset | pulumi.FileArchive):
-        sig = ASSET_SIG if isinstance(value, pulumi.Asset) else ARCHIVE_SIG
-        return {SIG_KEY: sig, "path": str((base_dir / str(value.path)).resolve())}
+        sig = SPECIAL_ASSET_SIG if isinstance(value, pulumi.Asset) else SPECIAL_ARCHIVE_SIG
+        return {SPECIAL_SIG_KEY: sig, "path": str((base_dir / str(value.path)).resolve())}
     if isinstance(value, pulumi.StringAsset):
-        return {SIG_KEY: ASSET_SIG, "text": str(value.text)}
+        return {SPECIAL_SIG_KEY: SPECIAL_ASSET_SIG, "text": str(value.text)}
     if isinstance(value, pulumi.RemoteAsset | pulumi.RemoteArchive):
-        sig = ASSET_SIG if isinstance(value, pulumi.Asset) else ARCHIVE_SIG
-        return {SIG_KEY: sig, "uri": str(value.uri)}
+        sig = SPECIAL_ASSET_SIG if isinstance(value, pulumi.Asset) else SPECIAL_ARCHIVE_SIG
+        return {SPECIAL_SIG_KEY: sig, "uri": str(value.uri)}
     if isinstance(value, pulumi.AssetArchive):
         assets = {name: _asset_to_wire(member, base_dir) for name, member in value.assets.items()}
-        return {SIG_KEY: ARCHIVE_SIG, "assets": assets}
+        return {SPECIAL_SIG_KEY: SPECIAL_ARCHIVE_SIG, "assets": assets}
     raise PolicyPackError(f"cannot send a {type(value).__name__} to a policy pack")
 
 

@@ -1,5 +1,11 @@
 """How a rule is declared: a typed function over a plain resource (or the whole stack) plus its metadata.
 
+Two kinds, after pulumi_policy's own split: a `ResourceRule` runs in Analyze on each resource of its declared
+`resource_types` (like checkov's `supported_resources`, so no rule repeats a type guard), a `StackRule` runs once in
+AnalyzeStack over every resource. Each becomes one pulumi_policy policy with the rule's name, level, severity,
+remediation steps and, as tags, the Checkov / cdk-nag checks it corresponds to, so the Pulumi CLI and Pulumi Cloud
+show them.
+
 Each rule is wrapped so that it cannot crash the pack: an unexpected exception (malformed props, a rule bug) is
 reported as a violation of that rule, so nothing passes unchecked, and the message names only the exception type,
 never a value. `UnknownValueError` passes through so the SDK reports its "can't run during preview" advisory.
@@ -7,10 +13,12 @@ never a value. `UnknownValueError` passes through so the SDK reports its "can't 
 
 from __future__ import annotations
 
+import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Final
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -26,6 +34,11 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UnknownValueError
 
 from keyless_guard.values import plain
+
+_EQUIVALENT_IDS: Final = (
+    ("checkov", re.compile(r"\bCKV2?_[A-Z0-9_]*[A-Z0-9*]")),
+    ("cdk-nag", re.compile(r"\bAwsSolutions-[A-Za-z0-9]+")),
+)
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,21 @@ class Stack:
     def _index(self) -> dict[str, Resource]:
         return {r.urn: r for r in self.resources}
 
+    def judge_each(self, resources: Iterable[Resource], judge: Callable[[Resource], None]) -> None:
+        """Run `judge` on every resource; one resource's unknown value does not stop the judgement of the others.
+
+        The first `UnknownValueError` is raised again once all are judged, so the SDK still reports "can't run during
+        preview" for what could not be decided, next to the violations already reported for the rest.
+        """
+        undecided: UnknownValueError | None = None
+        for resource in resources:
+            try:
+                judge(resource)
+            except UnknownValueError as exc:
+                undecided = undecided or exc
+        if undecided is not None:
+            raise undecided
+
     def reachable(self, urns: Iterable[str]) -> set[str]:
         """`urns` and every URN they depend on, directly or transitively (dependencies and property dependencies)."""
         seen: set[str] = set()
@@ -83,7 +111,7 @@ StackCheck = Callable[[Stack, StackReport], None]
 
 
 @dataclass(frozen=True)
-class Rule:
+class Rule(ABC):
     """A rule's identity and documentation; `policy()` builds the pulumi_policy object."""
 
     name: str
@@ -93,33 +121,31 @@ class Rule:
     severity: Severity
     remediation: str
     equivalent: str
-    """The closest Checkov / cdk-nag check, for the README."""
-    check: ResourceCheck | StackCheck
-    stack: bool = False
+    """The closest Checkov / cdk-nag checks, in words; their ids become the policy's tags."""
 
+    @abstractmethod
     def policy(self) -> Policy:
-        common: dict[str, Any] = {
+        """The pulumi_policy policy the pack registers for this rule."""
+
+    @property
+    def tags(self) -> list[str]:
+        """`checkov:<id>` and `cdk-nag:<id>` for every check id named in `equivalent`, in order."""
+        found = {
+            (match.start(), f"{tool}:{match.group()}")
+            for tool, pattern in _EQUIVALENT_IDS
+            for match in pattern.finditer(self.equivalent)
+        }
+        return list(dict.fromkeys(tag for _, tag in sorted(found)))
+
+    def _metadata(self) -> dict[str, Any]:
+        return {
             "name": self.name,
             "description": self.description,
             "enforcement_level": self.level,
             "severity": self.severity,
             "remediation_steps": self.remediation,
+            "tags": self.tags,
         }
-        if self.stack:
-            return StackValidationPolicy(validate=self._validate_stack, **common)
-        return ResourceValidationPolicy(validate=self._validate_resource, **common)
-
-    def _validate_resource(self, args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-        resource = Resource(args.resource_type, args.name, args.urn, _props(args.props))
-        check: Any = self.check
-        self._guarded(
-            lambda: check(resource, lambda message: report_violation(message, args.urn)), args.urn, report_violation
-        )
-
-    def _validate_stack(self, args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        stack = Stack(tuple(_from_policy_resource(r) for r in args.resources))
-        check: Any = self.check
-        self._guarded(lambda: check(stack, report_violation), None, report_violation)
 
     def _guarded(self, body: Callable[[], None], urn: str | None, report_violation: ReportViolation) -> None:
         try:
@@ -132,6 +158,45 @@ class Rule:
                 "violation rather than passed unchecked. Fix the resource's properties or report a pack bug.",
                 urn,
             )
+
+
+@dataclass(frozen=True)
+class ResourceRule(Rule):
+    """A rule run by Analyze on the inputs of each resource whose type is in `resource_types`."""
+
+    resource_types: frozenset[str]
+    check: ResourceCheck
+
+    def __post_init__(self) -> None:
+        if not self.resource_types:
+            raise ValueError(f"resource rule {self.name}: resource_types must name at least one resource type")
+
+    def policy(self) -> ResourceValidationPolicy:
+        return ResourceValidationPolicy(validate=self._validate, **self._metadata())
+
+    def _validate(self, args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        if args.resource_type not in self.resource_types:
+            return
+        resource = Resource(args.resource_type, args.name, args.urn, _props(args.props))
+        self._guarded(
+            lambda: self.check(resource, lambda message: report_violation(message, args.urn)),
+            args.urn,
+            report_violation,
+        )
+
+
+@dataclass(frozen=True)
+class StackRule(Rule):
+    """A rule run once by AnalyzeStack over every resource's planned outputs and the dependency graph."""
+
+    check: StackCheck
+
+    def policy(self) -> StackValidationPolicy:
+        return StackValidationPolicy(validate=self._validate, **self._metadata())
+
+    def _validate(self, args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        stack = Stack(tuple(_from_policy_resource(r) for r in args.resources))
+        self._guarded(lambda: self.check(stack, report_violation), None, report_violation)
 
 
 def _props(props: Any) -> dict[str, Any]:
@@ -152,22 +217,30 @@ def _from_policy_resource(resource: PolicyResource) -> Resource:
 
 
 def resource_rule(
-    *, name: str, description: str, level: EnforcementLevel, severity: Severity, remediation: str, equivalent: str
-) -> Callable[[ResourceCheck], Rule]:
-    """Declare a per-resource rule (run by Analyze on each resource's inputs)."""
+    *,
+    name: str,
+    description: str,
+    level: EnforcementLevel,
+    severity: Severity,
+    remediation: str,
+    equivalent: str,
+    resource_types: Iterable[str],
+) -> Callable[[ResourceCheck], ResourceRule]:
+    """Declare a per-resource rule, run by Analyze on the inputs of each resource of one of `resource_types`."""
+    types = frozenset((resource_types,) if isinstance(resource_types, str) else resource_types)
 
-    def wrap(check: ResourceCheck) -> Rule:
-        return Rule(name, description, level, severity, remediation, equivalent, check)
+    def wrap(check: ResourceCheck) -> ResourceRule:
+        return ResourceRule(name, description, level, severity, remediation, equivalent, types, check)
 
     return wrap
 
 
 def stack_rule(
     *, name: str, description: str, level: EnforcementLevel, severity: Severity, remediation: str, equivalent: str
-) -> Callable[[StackCheck], Rule]:
+) -> Callable[[StackCheck], StackRule]:
     """Declare a stack rule (run once by AnalyzeStack on every resource's planned outputs)."""
 
-    def wrap(check: StackCheck) -> Rule:
-        return Rule(name, description, level, severity, remediation, equivalent, check, stack=True)
+    def wrap(check: StackCheck) -> StackRule:
+        return StackRule(name, description, level, severity, remediation, equivalent, check)
 
     return wrap

@@ -12,7 +12,14 @@ from typing import Any, Final
 from pulumi_policy import EnforcementLevel, Severity
 
 from keyless_guard.framework import Report, Resource, resource_rule
-from keyless_guard.iam_actions import ArnScope, ResourceSupport, classify_arn, created_type, resource_support
+from keyless_guard.iam_actions import (
+    ArnScope,
+    ResourceSupport,
+    classify_arn,
+    covers_whole_service,
+    created_type,
+    resource_support,
+)
 from keyless_guard.iam_documents import Statement, read_statements
 from keyless_guard.values import as_dict, as_list
 
@@ -29,6 +36,8 @@ _ATTACHMENTS: Final = (
     "aws:iam/userPolicyAttachment:UserPolicyAttachment",
     "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
 )
+IDENTITY_POLICY_TYPES: Final = (*_POLICY_PROP, _ROLE)
+ACCESS_KEY: Final = "aws:iam/accessKey:AccessKey"
 _WILDCARD = re.compile(r"[*?]")
 _RESOURCE_CONDITION = re.compile(
     r"^[a-z0-9-]+:resourcetag/.+$|^ec2:(vpc|subnet|networkinterfaceid)$|^secretsmanager:secretid$"
@@ -104,11 +113,23 @@ def _star_resource(where: str, statement: Statement, report: Report) -> None:
         )
 
 
+def _unscopable(statement: Statement) -> bool:
+    """Every action supports only `Resource: "*"` (or AWS documents it must be `*`)."""
+    return bool(statement.actions) and all(
+        not _WILDCARD.search(action)
+        and resource_support(action) in (ResourceSupport.WILDCARD_ONLY, ResourceSupport.MUST_BE_STAR)
+        for action in statement.actions
+    )
+
+
 def _broad_arns(where: str, statement: Statement, report: Report) -> None:
-    narrowed = any(_RESOURCE_CONDITION.match(key) for key in statement.narrowing_keys())
+    narrowed = any(_RESOURCE_CONDITION.match(key) for key in statement.restricting_keys())
+    unscopable = _unscopable(statement)
     for arn in statement.resources:
         if arn == "*":
             continue
+        if unscopable and all(covers_whole_service(arn, a.partition(":")[0]) for a in statement.actions):
+            continue  # `s3:ListAllMyBuckets` on `arn:aws:s3:::*` is the same grant as on "*", which it needs
         arn_class = classify_arn(arn)
         if arn_class.acceptable:
             continue
@@ -130,6 +151,7 @@ no_wildcard_actions = resource_rule(
     severity=Severity.HIGH,
     remediation="Replace each wildcard with the exact actions needed.",
     equivalent="CKV_AWS_1 / CKV_AWS_49 / CKV_AWS_62 / CKV_AWS_63; cdk-nag AwsSolutions-IAM5",
+    resource_types=IDENTITY_POLICY_TYPES,
 )(_for_allow_statements(_wildcard_actions))
 
 no_not_action = resource_rule(
@@ -139,6 +161,7 @@ no_not_action = resource_rule(
     severity=Severity.HIGH,
     remediation="Rewrite the statement with explicit Action and Resource lists.",
     equivalent="none in Checkov; cdk-nag none (AwsSolutions-IAM5 never reads NotAction)",
+    resource_types=IDENTITY_POLICY_TYPES,
 )(_for_allow_statements(_not_action_or_resource))
 
 no_star_resource = resource_rule(
@@ -148,6 +171,7 @@ no_star_resource = resource_rule(
     severity=Severity.HIGH,
     remediation="Scope the statement to resource ARNs; keep '*' only for actions that support no resource.",
     equivalent="CKV_AWS_355 / CKV_AWS_290; cdk-nag AwsSolutions-IAM5",
+    resource_types=IDENTITY_POLICY_TYPES,
 )(_for_allow_statements(_star_resource))
 
 no_broad_resource_arns = resource_rule(
@@ -157,6 +181,7 @@ no_broad_resource_arns = resource_rule(
     severity=Severity.HIGH,
     remediation="Name the resource; a wildcard may follow its name (a secret's -?????? suffix, a log group's :*).",
     equivalent="cdk-nag AwsSolutions-IAM5 (wildcard resources); Checkov none",
+    resource_types=IDENTITY_POLICY_TYPES,
 )(_for_allow_statements(_broad_arns))
 
 
@@ -184,10 +209,11 @@ def _is_broad_managed(arn: str) -> bool:
     severity=Severity.HIGH,
     remediation="Write a least-privilege inline or customer-managed policy for the actions actually needed.",
     equivalent="CKV_AWS_274 (AdministratorAccess); cdk-nag AwsSolutions-IAM4",
+    resource_types=(*_ATTACHMENTS, _ROLE),
 )
 def no_broad_managed_policies(resource: Resource, report: Report) -> None:
-    # An unknown element is the ARN of a policy created in this stack, never an AWS-managed one (those are
-    # literal ARNs); the identity-policy rules check that policy's document itself. A wholly unknown list raises.
+    # An unknown element is judged by policy-known-at-preview (a stack rule, which sees whether it flows from an
+    # aws.iam.Policy of this stack, whose document the identity-policy rules check). A wholly unknown list raises.
     for where, arn in _managed_policy_arns(resource):
         if isinstance(arn, str) and _is_broad_managed(arn):
             report(f"{where} attaches the AWS-managed policy {arn}, which grants far more than this workload needs.")
@@ -200,7 +226,7 @@ def no_broad_managed_policies(resource: Resource, report: Report) -> None:
     severity=Severity.CRITICAL,
     remediation="Delete the AccessKey; give the workload an IAM role (Lambda execution role, IRSA, SSO).",
     equivalent="CKV_AWS_273 (IAM users); cdk-nag none",
+    resource_types=(ACCESS_KEY,),
 )
 def no_access_keys(resource: Resource, report: Report) -> None:
-    if resource.type == "aws:iam/accessKey:AccessKey":
-        report("This stack creates a long-lived IAM access key. Use a role with temporary credentials instead.")
+    report("This stack creates a long-lived IAM access key. Use a role with temporary credentials instead.")

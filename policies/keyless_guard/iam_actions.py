@@ -12,7 +12,11 @@ from enum import Enum
 from functools import cache
 from typing import Final
 
-from policy_sentry.querying.actions import get_actions_for_service, get_actions_that_support_wildcard_arns_only
+from policy_sentry.querying.actions import (
+    get_action_data,
+    get_actions_for_service,
+    get_actions_that_support_wildcard_arns_only,
+)
 from policy_sentry.querying.all import get_all_service_prefixes
 from policy_sentry.querying.arns import get_raw_arns_for_service
 
@@ -24,8 +28,15 @@ MUST_BE_STAR: Final[dict[str, str]] = {
 }
 """Lower-cased action -> the AWS page that says the action must be granted on all resources for that use."""
 
+MIN_NAME_PREFIX: Final = 3
+"""A wildcard glued to a partial name (`secret:prod*`, `role/ci-*`) scopes only when that name part has at least
+this many characters. Any minimum is a judgement: `a*` ... `z*`, `0*` ... `9*`, repeated over statements, still cover
+every name. Three rules out the one- and two-character prefixes that read as a scope and cover a large share of
+names, and admits the short project and team prefixes people use (`ci-`, `app`)."""
+
 _WILDCARD = re.compile(r"[*?]")
 _VARIABLE = re.compile(r"\$\{[^}]*\}")
+_NAME_SEPARATORS = re.compile(r"[:/]")
 
 
 class ResourceSupport(Enum):
@@ -77,6 +88,7 @@ class ArnScope(Enum):
     SUB_RESOURCES = "covers the sub-resources of one named resource"
     RESOURCE_TYPE = "covers every resource of its type"
     PATH = "covers every resource under a path"
+    SHORT_NAME_PREFIX = f"scopes by a name prefix shorter than {MIN_NAME_PREFIX} characters"
     ACCOUNT = "widens the partition, service, region or account"
     SERVICE = "covers every resource of the service"
     NOT_AN_ARN = "is not an ARN"
@@ -114,11 +126,79 @@ def classify_arn(arn: str) -> ArnClass:
     prefix = resource[: match.start()]
     if prefix == keyword:
         return ArnClass(ArnScope.RESOURCE_TYPE if keyword else ArnScope.SERVICE, keyword.rstrip(":/"))
+    covered = sorted(k for k in _keywords(service) if k.startswith(prefix) and not prefix.startswith(k))
+    if covered:
+        # `role*`, `function*`, `secret*`: the wildcard is glued to the type keyword (or part of it), so it
+        # reaches every resource of that type, exactly like `role/*`.
+        return ArnClass(ArnScope.RESOURCE_TYPE, covered[0].rstrip(":/"))
     if _starts_sub_resource(service, prefix):
         return ArnClass(ArnScope.SUB_RESOURCES, keyword.rstrip(":/"))
     if prefix.endswith("/"):
         return ArnClass(ArnScope.PATH, keyword.rstrip(":/"))
+    partial_name = _NAME_SEPARATORS.split(prefix[len(keyword) :])[-1]
+    if not prefix.endswith(":") and len(partial_name) < MIN_NAME_PREFIX:
+        return ArnClass(ArnScope.SHORT_NAME_PREFIX, keyword.rstrip(":/"))
     return ArnClass(ArnScope.NAMED_SUFFIX, keyword.rstrip(":/"))
+
+
+def covers_whole_service(arn: str, service: str) -> bool:
+    """True when the ARN matches every resource of `service` (`arn:aws:s3:::*`, `arn:aws:ec2:*:*:*`, `arn:*:*:*:*:*`).
+
+    For an action that supports no resource-level permission such an ARN means the same as `Resource: "*"`.
+    """
+    parts = arn.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn":
+        return False
+    _, partition, arn_service, region, account, resource = parts
+    if arn_service.lower() not in (service.lower(), "*"):
+        return False
+    return bool(partition) and all(field in ("", "*") for field in (region, account)) and resource == "*"
+
+
+def arn_fits_action(action: str, arn: str) -> bool:
+    """True if `arn` can name a resource type `action` supports: the same service, and the ARN's resource-type keyword
+    (`secret:`, `table/`, `log-group:`) among the keywords of the action's ARN formats.
+
+    Unknown actions, wildcard-only actions and values that are not ARNs answer True: other checks own those cases.
+    """
+    keywords = _action_keywords(action.lower())
+    parts = arn.split(":", 5)
+    if keywords is None or len(parts) < 6 or parts[0] != "arn":
+        return True
+    service = action.lower().partition(":")[0]
+    if parts[2].lower() not in (service, "*") and not _WILDCARD.fullmatch(parts[2]):
+        return False
+    keyword = _type_keyword(service, parts[5])
+    return not keyword or keyword in keywords
+
+
+@cache
+def _action_keywords(action: str) -> frozenset[str] | None:
+    """Type keywords of the action's ARN formats (`""` for a format with none), or None when nothing is known."""
+    service, _, name = action.partition(":")
+    if action not in _actions(service):
+        return None
+    formats = {
+        str(entry["resource_arn_format"])
+        for entry in get_action_data(service, name).get(service, [])
+        if str(entry.get("action", "")).lower() == action
+    }
+    formats.discard("*")  # the database lists `*` beside the resource types for condition-only entries
+    resource_parts = [f.split(":", 5)[5] for f in formats if len(f.split(":", 5)) == 6]
+    if not resource_parts:
+        return None
+    return frozenset(part.split("${", 1)[0] for part in resource_parts)
+
+
+def known_action(action: str) -> bool:
+    """True if `action` (a wildcard pattern allowed) names at least one action in the IAM database."""
+    service, _, name = action.lower().partition(":")
+    if not name or service not in _services():
+        return False
+    if not _WILDCARD.search(name):
+        return action.lower() in _actions(service)
+    pattern = re.compile(re.escape(action.lower()).replace(r"\*", ".*").replace(r"\?", "."))
+    return any(pattern.fullmatch(candidate) for candidate in _actions(service))
 
 
 def _type_keyword(service: str, resource: str) -> str:

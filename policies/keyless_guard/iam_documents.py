@@ -7,14 +7,40 @@ violation: a document the pack cannot read is not a document it has checked.
 
 from __future__ import annotations
 
+import fnmatch
+import ipaddress
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from keyless_guard.values import known
 
-_READ_CONDITION_OPERATORS = ("StringEquals", "StringLike", "ArnEquals", "ArnLike", "ForAnyValue:", "ForAllValues:")
+_POSITIVE_OPERATORS = ("StringEquals", "StringLike", "ArnEquals", "ArnLike", "IpAddress")
+CALLER_KEYS: Final = frozenset(
+    {
+        "aws:principalarn",
+        "aws:principalaccount",
+        "aws:principalorgid",
+        "aws:principalorgpaths",
+        "aws:principalservicename",
+        "aws:sourcearn",
+        "aws:sourceaccount",
+        "aws:sourceowner",
+        "aws:sourceorgid",
+        "aws:sourceorgpaths",
+        "aws:sourcevpc",
+        "aws:sourcevpce",
+        "aws:sourceip",
+        "aws:userid",
+        "kms:calleraccount",
+    }
+)
+"""Condition keys that restrict who the caller is or where the call comes from: the keys Amazon S3 accepts as making
+a policy "not public" (https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html,
+"The meaning of 'public'"), plus `kms:CallerAccount`, KMS's own account key. Keys such as `aws:SecureTransport`,
+`aws:RequestedRegion` or `aws:CurrentTime` restrict how or when, never who: a public grant behind them is public."""
 
 
 class PolicyDocumentError(ValueError):
@@ -48,15 +74,57 @@ class Statement:
     def public_principal(self) -> bool:
         return "*" in self.principals
 
-    def narrowing_keys(self) -> set[str]:
-        """Condition keys that restrict the request (positive operators, not `...IfExists`, values not `*`)."""
+    def restricting_keys(self) -> set[str]:
+        """Lower-cased condition keys that really narrow the statement, judged on operator and value, not key alone.
+
+        Counted: positive operators (`StringEquals`, `StringLike`, `ArnEquals`, `ArnLike`, `IpAddress`, and their
+        `ForAnyValue:` forms), whose values are not all-covering (`*`, `arn:aws:*`, `arn:aws:iam::*:*`, `0.0.0.0/0`).
+        Not counted: negated operators, `...IfExists` (true when the key is absent), and `ForAllValues:` (true when
+        the key is absent or single-valued and missing, so every request without it matches).
+        """
         keys: set[str] = set()
         for operator, clauses in self.conditions.items():
-            positive = operator.startswith(_READ_CONDITION_OPERATORS) and "Not" not in operator
-            if not positive or operator.endswith("IfExists"):
+            base = operator.removeprefix("ForAnyValue:")
+            if not base.startswith(_POSITIVE_OPERATORS) or "Not" in base or base.endswith("IfExists"):
                 continue
-            keys.update(key.lower() for key, values in clauses.items() if values and "*" not in values)
+            keys.update(
+                key.lower()
+                for key, values in clauses.items()
+                if values and not any(covers_everything(value, operator) for value in values)
+            )
         return keys
+
+    def grants(self, action: str) -> bool:
+        """True if this Allow covers `action` (lower-case, no wildcard), through Action patterns or NotAction."""
+        if not self.allows:
+            return False
+        if self.not_actions:
+            return not any(fnmatch.fnmatchcase(action, pattern.lower()) for pattern in self.not_actions)
+        return any(fnmatch.fnmatchcase(action, pattern.lower()) for pattern in self.actions)
+
+
+def covers_everything(value: str, operator: str) -> bool:
+    """True when a condition value matches any caller or resource: a bare wildcard, an ARN wildcarded before its
+    account (`arn:aws:*`, `arn:aws:iam::*:*`, `arn:aws:secretsmanager:*`), or an address block covering the internet."""
+    if operator.removeprefix("ForAnyValue:").startswith("IpAddress"):
+        try:
+            return ipaddress.ip_network(value, strict=False).prefixlen == 0
+        except ValueError:
+            return False
+    if not re.search(r"[*?]", value):
+        return False
+    if re.fullmatch(r"[*?]+", value):
+        return True
+    parts = value.split(":", 5)
+    if parts[0] != "arn":
+        return False
+    wild = [bool(re.search(r"[*?]", part)) for part in parts]
+    if len(parts) < 6:
+        return True  # `arn:aws:*`, `arn:aws:secretsmanager:*`: the wildcard swallows the account and everything after
+    _, _, service, _, account, resource = parts
+    # Inside one named account a wildcard still restricts (`arn:aws:iam::111122223333:role/*`); a wildcard in the
+    # service or account field, or an account-less ARN whose resource starts with one (`arn:aws:s3:::*`), does not.
+    return wild[2] or wild[4] or (not account and resource[:1] in ("*", "?")) or not service
 
 
 def parse_document(value: Any, *path: str | int) -> list[Statement]:

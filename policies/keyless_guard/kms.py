@@ -7,7 +7,7 @@ from typing import Final
 from pulumi_policy import EnforcementLevel, Severity
 
 from keyless_guard.framework import Report, Resource, resource_rule
-from keyless_guard.iam_documents import read_statements
+from keyless_guard.iam_documents import CALLER_KEYS, read_statements
 from keyless_guard.values import known
 
 KEY: Final = "aws:kms/key:Key"
@@ -21,10 +21,9 @@ KEY_POLICY: Final = "aws:kms/keyPolicy:KeyPolicy"
     severity=Severity.MEDIUM,
     remediation="Set enableKeyRotation=True on the key.",
     equivalent="CKV_AWS_7; cdk-nag AwsSolutions-KMS5",
+    resource_types=(KEY,),
 )
 def key_rotation(resource: Resource, report: Report) -> None:
-    if resource.type != KEY:
-        return
     spec = known(resource.props.get("customerMasterKeySpec") or resource.props.get("keySpec"), "keySpec")
     usage = known(resource.props.get("keyUsage"), "keyUsage")
     if spec not in (None, "SYMMETRIC_DEFAULT") or usage not in (None, "ENCRYPT_DECRYPT"):
@@ -40,11 +39,17 @@ def key_rotation(resource: Resource, report: Report) -> None:
     severity=Severity.CRITICAL,
     remediation="Name the principals, or add a condition (kms:ViaService, kms:CallerAccount, aws:PrincipalArn).",
     equivalent="CKV_AWS_33; cdk-nag none",
+    resource_types=(KEY, KEY_POLICY),
 )
 def key_policy_no_public(resource: Resource, report: Report) -> None:
-    if resource.type not in (KEY, KEY_POLICY) or resource.props.get("policy") is None:
+    if resource.props.get("policy") is None:
         return
     for statement in read_statements(resource.props["policy"], "policy", report):
         open_to_all = statement.public_principal or statement.has_not_principal
-        if statement.allows and open_to_all and not statement.narrowing_keys():
-            report(f"key policy {statement.label} allows Principal '*' without a condition.")
+        if statement.allows and open_to_all and not statement.restricting_keys() & CALLER_KEYS:
+            report(
+                f"key policy {statement.label} allows Principal '*' without a condition that restricts the caller "
+                "(aws:PrincipalArn, aws:PrincipalAccount, aws:PrincipalOrgID, kms:CallerAccount, aws:SourceArn, ...); "
+                "keys such as aws:SecureTransport or kms:ViaService alone, ForAllValues:, ...IfExists and wildcard "
+                "values do not."
+            )

@@ -1,19 +1,25 @@
-"""A function's code bundle must not carry credentials.
+"""A function's or a layer's code bundle must not carry credentials.
 
 Relative archive paths are resolved against the pack's working directory, then the directory the Pulumi CLI was
 started from (`PWD`), then the parent of the pack directory (the project root when the pack lives in
-`<project>/policies`); the offline driver sends absolute paths. An archive that cannot be read is reported: an
-unscanned bundle is not a clean one.
+`<project>/policies`); the offline driver sends absolute paths. Nothing is skipped silently: an archive that cannot be
+read, a file over the size limit, an archive nested too deep and a bundle larger than the scan budget are each
+reported, because an unscanned bundle is not a clean one. What is left out on purpose is listed in `bundle_scan`.
 """
 
 from __future__ import annotations
 
+import base64
+import csv
+import hashlib
 import io
 import os
+import re
 import tarfile
 import zipfile
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
 import pulumi
@@ -21,21 +27,84 @@ from pulumi_policy import EnforcementLevel, Severity
 
 from keyless_guard.detectors import Finding, decode_text, text_findings
 from keyless_guard.framework import Report, Resource, resource_rule
-from keyless_guard.lambda_env import FUNCTION
+from keyless_guard.lambda_env import FUNCTION, variable_problems
 from keyless_guard.values import known
 
-_MAX_FILE_BYTES: Final = 4 * 1024 * 1024
+LAYER: Final = "aws:lambda/layerVersion:LayerVersion"
+MAX_FILE_BYTES: Final = 4 * 1024 * 1024
+"""A file larger than this is reported as unscanned, not read."""
+MAX_BUNDLE_BYTES: Final = 256 * 1024 * 1024
+"""Uncompressed bytes read from one bundle, nested archives included (Lambda's own unzipped limit is 250 MB)."""
+MAX_ARCHIVE_DEPTH: Final = 3
+"""Archives inside archives (a wheel in a zip in a zip) are opened this deep, then reported."""
 _MAX_REPORTED: Final = 20
-_SKIPPED_SUFFIXES: Final = (".pyc", ".pyo", ".so", ".png", ".jpg", ".gif", ".ico", ".whl")
-"""Compiled code and images (binary files are skipped anyway; these are skipped without reading)."""
-_PACKAGE_METADATA: Final = ".dist-info/"
-"""pip writes `<package>.dist-info/` from the wheel: upstream's README (METADATA), license and file list, not code the
-function runs. Its prose is full of image hashes and digests (charset_normalizer's README links a tenor GIF by a
-32-hex path) that read as high-entropy strings; a credential a team bakes into a bundle lands in code or config."""
+_SKIPPED_SUFFIXES: Final = (".pyc", ".pyo", ".so", ".png", ".jpg", ".gif", ".ico")
+"""Compiled code and images: binary, so the text detectors cannot read them (binary files are skipped anyway)."""
+_ZIP_SUFFIXES: Final = (".zip", ".jar", ".whl", ".egg", ".war", ".ear")
+_TAR_SUFFIXES: Final = (".tar", ".tgz", ".tar.gz", ".tar.bz2", ".tar.xz")
+_PACKAGE_METADATA_FILES: Final = frozenset(
+    {
+        "METADATA",
+        "RECORD",
+        "WHEEL",
+        "INSTALLER",
+        "REQUESTED",
+        "top_level.txt",
+        "entry_points.txt",
+        "direct_url.json",
+        "zip-safe",
+        "namespace_packages.txt",
+        "dependency_links.txt",
+    }
+)
+"""pip's `<package>.dist-info/` bookkeeping (PEP 376, PEP 610, the wheel spec): upstream's README (METADATA), the file
+list and install markers. Its prose is full of image hashes and digests that read as high-entropy strings. Only these
+names, and license texts, are left out; anything else under `.dist-info/` (a `.py`, a config file) is scanned."""
+_LICENSE_NAME = re.compile(r"(?i)(LICEN[CS]E|COPYING|NOTICE|AUTHORS)([-._].*)?")
+_DOTENV_NAME = re.compile(r"(^|/)(\.env(\.[\w.-]+)?|[\w.-]+\.env)$")
+_DOTENV_LINE = re.compile(r"""^\s*(?:export\s+)?(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(?P<value>.*?)\s*$""")
+_HEX_ASSIGNMENT = re.compile(
+    r"""(?P<name>[A-Za-z_][A-Za-z0-9_]*)["']?\s*(?::=|[:=])\s*[rbuRBU]?(?P<q>["'])(?P<hex>[0-9a-fA-F]{64}|[0-9a-fA-F]{40})(?P=q)"""
+)
+_NAME_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+_KEY_WORDS: Final = frozenset({"key", "secret", "token", "password", "passwd", "pwd", "credential", "salt", "pepper"})
+_DIGEST_WORDS: Final = frozenset({"digest", "hash", "sha", "sha1", "sha256", "commit", "etag", "version", "checksum"})
 
 
 class UnreadableArchive(Exception):
     """The archive or asset cannot be opened offline."""
+
+
+@dataclass(frozen=True)
+class Unscanned:
+    """A part of the bundle the scan could not read, and why."""
+
+    name: str
+    reason: str
+
+
+@dataclass
+class BundleScan:
+    """What a scan of one bundle found, what it could not read, and how many unchanged installed files it left out."""
+
+    findings: list[tuple[str, Finding]] = field(default_factory=list)
+    unscanned: list[Unscanned] = field(default_factory=list)
+    unchanged_installed_files: int = 0
+
+
+@dataclass
+class _Budget:
+    left: int = MAX_BUNDLE_BYTES
+
+    def take(self, size: int) -> bool:
+        self.left -= size
+        return self.left >= 0
+
+
+@dataclass(frozen=True)
+class _Entry:
+    name: str
+    data: bytes
 
 
 def _resolve(path: str) -> Path:
@@ -50,84 +119,217 @@ def _resolve(path: str) -> Path:
     raise UnreadableArchive(f"{path} does not exist")
 
 
-def _zip_files(data: bytes, prefix: str) -> Iterator[tuple[str, bytes]]:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        for info in archive.infolist():
-            if not info.is_dir() and info.file_size <= _MAX_FILE_BYTES:
-                yield prefix + info.filename, archive.read(info)
+class _Reader:
+    """Reads a Pulumi archive or asset into entries, opening nested archives, within the size limits."""
 
+    def __init__(self, scan: BundleScan) -> None:
+        self._scan = scan
+        self._budget = _Budget()
 
-def _tar_files(path: Path, prefix: str) -> Iterator[tuple[str, bytes]]:
-    with tarfile.open(path) as archive:
-        for member in archive.getmembers():
-            extracted = archive.extractfile(member) if member.isfile() and member.size <= _MAX_FILE_BYTES else None
-            if extracted is not None:
-                yield prefix + member.name, extracted.read()
+    def archive(self, archive: Any, prefix: str = "") -> Iterator[_Entry]:
+        if isinstance(archive, pulumi.FileArchive | pulumi.FileAsset):
+            yield from self._path(_resolve(str(archive.path)), prefix)
+        elif isinstance(archive, pulumi.StringAsset):
+            name, data = prefix.rstrip("/") or "inline", str(archive.text).encode()
+            if self._fits(name, len(data)):
+                yield from self._bytes(name, data, depth=0)
+        elif isinstance(archive, pulumi.AssetArchive):
+            for name, member in sorted(archive.assets.items()):
+                nested = isinstance(member, pulumi.Archive) or (
+                    isinstance(member, pulumi.FileAsset) and Path(str(member.path)).is_dir()
+                )
+                yield from self.archive(member, f"{prefix}{name}/" if nested else f"{prefix}{name}")
+        elif isinstance(archive, pulumi.RemoteArchive | pulumi.RemoteAsset):
+            raise UnreadableArchive("it is remote and the pack scans offline")
+        else:
+            raise UnreadableArchive(f"it is a {type(archive).__name__}, not a Pulumi archive")
 
+    def _path(self, path: Path, prefix: str) -> Iterator[_Entry]:
+        if path.is_dir():
+            for file in sorted(p for p in path.rglob("*") if p.is_file()):
+                yield from self._file(file, prefix + file.relative_to(path).as_posix())
+        elif path.name.endswith(_ZIP_SUFFIXES + _TAR_SUFFIXES):
+            # The archive itself is the bundle: its members are named from its root, as Lambda unpacks it.
+            yield from self._nested(prefix.rstrip("/") or path.name, path.read_bytes(), depth=0, root=prefix)
+        else:
+            yield from self._file(path, prefix + path.name if not prefix or prefix.endswith("/") else prefix)
 
-def _path_files(path: Path, prefix: str) -> Iterator[tuple[str, bytes]]:
-    if path.is_dir():
-        for file in sorted(p for p in path.rglob("*") if p.is_file()):
-            if file.stat().st_size <= _MAX_FILE_BYTES:
-                yield prefix + file.relative_to(path).as_posix(), file.read_bytes()
-    elif path.suffix in (".zip", ".jar"):
-        yield from _zip_files(path.read_bytes(), prefix)
-    elif path.name.endswith((".tar", ".tgz", ".tar.gz")):
-        yield from _tar_files(path, prefix)
-    elif path.stat().st_size <= _MAX_FILE_BYTES:
-        yield prefix + path.name, path.read_bytes()
+    def _file(self, path: Path, name: str) -> Iterator[_Entry]:
+        size = path.stat().st_size
+        if self._fits(name, size):
+            yield from self._bytes(name, path.read_bytes(), depth=0)
 
-
-def archive_files(archive: Any, prefix: str = "") -> Iterator[tuple[str, bytes]]:
-    """(name inside the bundle, content) for every file of a pulumi Archive or Asset."""
-    if isinstance(archive, pulumi.FileArchive | pulumi.FileAsset):
-        yield from _path_files(_resolve(str(archive.path)), prefix)
-    elif isinstance(archive, pulumi.StringAsset):
-        yield prefix.rstrip("/") or "inline", str(archive.text).encode()
-    elif isinstance(archive, pulumi.AssetArchive):
-        for name, member in sorted(archive.assets.items()):
-            nested = isinstance(member, pulumi.Archive) or (
-                isinstance(member, pulumi.FileAsset) and Path(str(member.path)).is_dir()
+    def _fits(self, name: str, size: int) -> bool:
+        if size > MAX_FILE_BYTES:
+            self._scan.unscanned.append(Unscanned(name, f"it is over the {MAX_FILE_BYTES // 2**20} MiB file limit"))
+            return False
+        if not self._budget.take(size):
+            self._scan.unscanned.append(
+                Unscanned(name, f"the bundle is over the {MAX_BUNDLE_BYTES // 2**20} MiB scan budget")
             )
-            yield from archive_files(member, f"{prefix}{name}/" if nested else f"{prefix}{name}")
-    elif isinstance(archive, pulumi.RemoteArchive | pulumi.RemoteAsset):
-        raise UnreadableArchive("it is remote and the pack scans offline")
-    else:
-        raise UnreadableArchive(f"it is a {type(archive).__name__}, not a Pulumi archive")
+            return False
+        return True
+
+    def _bytes(self, name: str, data: bytes, depth: int) -> Iterator[_Entry]:
+        if name.endswith(_ZIP_SUFFIXES + _TAR_SUFFIXES):
+            yield from self._nested(name, data, depth + 1, root=name + "!/")
+        else:
+            yield _Entry(name, data)
+
+    def _nested(self, name: str, data: bytes, depth: int, root: str) -> Iterator[_Entry]:
+        """Members of the zip or tar `data` (named `root` + member); reported instead when too deep or unreadable."""
+        if depth > MAX_ARCHIVE_DEPTH:
+            self._scan.unscanned.append(Unscanned(name, f"it is an archive nested over {MAX_ARCHIVE_DEPTH} deep"))
+            return
+        try:
+            members = list(self._members(name, data, root))
+        except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError) as exc:
+            self._scan.unscanned.append(Unscanned(name, f"it cannot be opened as an archive ({type(exc).__name__})"))
+            return
+        for member, content in members:
+            yield from self._bytes(root + member, content, depth)
+
+    def _members(self, name: str, data: bytes, root: str) -> Iterator[tuple[str, bytes]]:
+        if name.endswith(_TAR_SUFFIXES):
+            with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+                for member in tar.getmembers():
+                    if member.isfile() and self._fits(root + member.name, member.size):
+                        extracted = tar.extractfile(member)
+                        if extracted is not None:
+                            yield member.name, extracted.read()
+            return
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for info in archive.infolist():
+                # The declared size bounds the read: zipfile never returns more than file_size bytes.
+                if not info.is_dir() and self._fits(root + info.filename, info.file_size):
+                    yield info.filename, archive.read(info)
 
 
-def bundle_findings(archive: Any) -> list[tuple[str, Finding]]:
-    findings: list[tuple[str, Finding]] = []
-    for name, data in archive_files(archive):
-        if name.endswith(_SKIPPED_SUFFIXES) or _PACKAGE_METADATA in name:
+def _is_package_metadata(name: str) -> bool:
+    path = PurePosixPath(name)
+    parents = [p.name for p in path.parents]
+    if not any(p.endswith(".dist-info") for p in parents):
+        return False
+    if path.suffix in (".py", ".pyi", ".pth", ".json", ".yaml", ".yml", ".toml", ".cfg", ".ini", ".env"):
+        return path.name == "direct_url.json"
+    return path.name in _PACKAGE_METADATA_FILES or bool(_LICENSE_NAME.fullmatch(path.name))
+
+
+def _urlsafe_sha256(data: bytes) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def _recorded_hashes(entries: Iterable[_Entry]) -> dict[str, str]:
+    """Bundle path -> `sha256=<urlsafe base64>` from every `*.dist-info/RECORD` (PEP 376 / the wheel spec).
+
+    RECORD paths are relative to the directory that holds the `.dist-info` folder (site-packages, the bundle's root).
+    """
+    hashes: dict[str, str] = {}
+    for entry in entries:
+        path = PurePosixPath(entry.name)
+        if path.name != "RECORD" or not path.parent.name.endswith(".dist-info"):
             continue
-        text = decode_text(data)
-        if text is not None:
-            findings.extend((name, finding) for finding in text_findings(text, name))
-    return findings
+        site = path.parent.parent
+        text = decode_text(entry.data) or ""
+        for row in csv.reader(io.StringIO(text)):
+            if len(row) >= 2 and row[1].startswith("sha256=") and ".." not in PurePosixPath(row[0]).parts:
+                hashes[(site / row[0]).as_posix()] = row[1].removeprefix("sha256=")
+    return hashes
+
+
+def _dotenv_findings(text: str) -> Iterator[Finding]:
+    """A `.env` file is a list of environment variables: each assignment is judged as one."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _DOTENV_LINE.match(line)
+        if match is None or line.lstrip().startswith("#"):
+            continue
+        value = match.group("value")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        for problem in variable_problems(match.group("name"), value):
+            yield Finding(f".env variable {match.group('name')} {problem}", number)
+
+
+def names_a_hex_key(name: str) -> bool:
+    """`SIGNING_KEY`, `encryptionKey`, `app_secret`: a key-like name that does not say digest, hash, commit, ..."""
+    words = {w.lower() for w in _NAME_WORDS.findall(name)}
+    return bool(words & _KEY_WORDS) and not words & _DIGEST_WORDS
+
+
+def _hex_key_findings(text: str) -> Iterator[Finding]:
+    """A 40- or 64-hex literal assigned to a key-like name: a signing or encryption key, not a commit or a digest."""
+    for match in _HEX_ASSIGNMENT.finditer(text):
+        if names_a_hex_key(match.group("name")):
+            yield Finding("Hex key assigned to a key-like name", text.count("\n", 0, match.start()) + 1)
+
+
+def file_findings(name: str, data: bytes) -> list[Finding]:
+    """Credentials in one bundle file: the shared detectors, plus `.env` assignments and hex keys in code."""
+    text = decode_text(data)
+    if text is None:
+        return []
+    findings = text_findings(text, name)
+    extra = [*(_dotenv_findings(text) if _DOTENV_NAME.search(name) else ()), *_hex_key_findings(text)]
+    flagged = {finding.line for finding in findings}
+    for finding in extra:  # one finding a line: the shared detectors' name for it comes first
+        if finding.line not in flagged:
+            flagged.add(finding.line)
+            findings.append(finding)
+    return sorted(findings, key=lambda f: (f.line, f.kind))
+
+
+def bundle_scan(archive: Any) -> BundleScan:
+    """Scan every file of a Pulumi archive or asset.
+
+    Left out on purpose: compiled code and images (`_SKIPPED_SUFFIXES`), pip's metadata files under `.dist-info/`, and
+    files a `.dist-info/RECORD` in the same bundle lists with the same sha256: a file pip installed unchanged holds
+    nothing this project baked in. A third-party file that was edited no longer matches its RECORD and is scanned.
+    """
+    scan = BundleScan()
+    entries = list(_Reader(scan).archive(archive))
+    recorded = _recorded_hashes(entries)
+    for entry in entries:
+        if entry.name.endswith(_SKIPPED_SUFFIXES) or _is_package_metadata(entry.name):
+            continue
+        if recorded.get(entry.name) == _urlsafe_sha256(entry.data):
+            scan.unchanged_installed_files += 1
+            continue
+        scan.findings.extend((entry.name, finding) for finding in file_findings(entry.name, entry.data))
+    return scan
 
 
 @resource_rule(
     name="lambda-code-no-credentials",
-    description="A Lambda function's code bundle must not contain credentials.",
+    description="A Lambda function's or layer's code bundle must not contain credentials.",
     level=EnforcementLevel.MANDATORY,
     severity=Severity.CRITICAL,
     remediation="Remove the credential from the code, rotate it, and read it from Secrets Manager at run time.",
     equivalent="Checkov secrets scan (CKV_SECRET_2, CKV_SECRET_6, ...); cdk-nag none",
+    resource_types=(FUNCTION, LAYER),
 )
 def no_credentials_in_code(resource: Resource, report: Report) -> None:
-    if resource.type != FUNCTION or resource.props.get("code") is None:
+    if resource.props.get("code") is None:
         return  # an S3 object or container image is built elsewhere; scan it where it is built
+    what = "layer" if resource.type == LAYER else "code"
     code = known(resource.props["code"], "code")
     try:
-        findings = bundle_findings(code)
+        scan = bundle_scan(code)
     except (UnreadableArchive, OSError, zipfile.BadZipFile, tarfile.TarError) as exc:
-        report(f"The code archive cannot be scanned because {_reason(exc)}. Point code at a local file or directory.")
+        report(f"The {what} archive cannot be scanned because {_reason(exc)}. Point code at a local file or directory.")
         return
-    for name, finding in findings[:_MAX_REPORTED]:
-        report(f"code file {name} line {finding.line}: {finding.kind}. Remove it and read the secret at run time.")
-    if len(findings) > _MAX_REPORTED:
-        report(f"... and {len(findings) - _MAX_REPORTED} more credential findings in the code bundle.")
+    for name, finding in scan.findings[:_MAX_REPORTED]:
+        report(f"{what} file {name} line {finding.line}: {finding.kind}. Remove it and read the secret at run time.")
+    if len(scan.findings) > _MAX_REPORTED:
+        report(f"... and {len(scan.findings) - _MAX_REPORTED} more credential findings in the {what} bundle.")
+    for unscanned in scan.unscanned[:_MAX_REPORTED]:
+        report(
+            f"{what} file {unscanned.name} was not scanned because {unscanned.reason}; an unscanned file is not a "
+            "clean one. Keep it out of the bundle (ship data from S3) or split it."
+        )
+    if len(scan.unscanned) > _MAX_REPORTED:
+        report(f"... and {len(scan.unscanned) - _MAX_REPORTED} more unscanned files in the {what} bundle.")
 
 
 def _reason(exc: Exception) -> str:

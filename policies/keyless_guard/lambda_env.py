@@ -83,10 +83,9 @@ def variable_problems(name: str, value: Any) -> list[str]:
         "never set AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN."
     ),
     equivalent="CKV_AWS_45; cdk-nag none",
+    resource_types=(FUNCTION,),
 )
 def no_credentials_in_env(resource: Resource, report: Report) -> None:
-    if resource.type != FUNCTION:
-        return
     environment = as_dict(resource.props.get("environment"), "environment")
     variables = as_dict(environment.get("variables"), "environment", "variables")
     unknown = None

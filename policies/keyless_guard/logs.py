@@ -25,9 +25,10 @@ def has_retention(log_group: Resource) -> bool:
     severity=Severity.LOW,
     remediation="Set retentionInDays (for example 14 or 30) on the log group.",
     equivalent="CKV_AWS_338 (retention >= 1 year); cdk-nag none",
+    resource_types=(LOG_GROUP,),
 )
 def log_group_retention(resource: Resource, report: Report) -> None:
-    if resource.type == LOG_GROUP and not has_retention(resource):
+    if not has_retention(resource):
         report("This log group keeps events forever (no retentionInDays). Set a retention period.")
 
 
@@ -58,7 +59,8 @@ def _name(log_group: Resource) -> str:
 )
 def lambda_log_group(stack: Stack, report: StackReport) -> None:
     groups = list(stack.of_type(LOG_GROUP))
-    for function in stack.of_type(FUNCTION):
+
+    def judge(function: Resource) -> None:
         names = _log_group_names(function)
         wired = set(function.property_dependencies.get("loggingConfig", ()))
         matches = [g for g in groups if g.urn in wired or _name(g) in names]
@@ -69,3 +71,5 @@ def lambda_log_group(stack: Stack, report: StackReport) -> None:
             )
         elif not any(has_retention(g) for g in matches):
             report("This function's log group has no retention period.", function.urn)
+
+    stack.judge_each(stack.of_type(FUNCTION), judge)

@@ -103,7 +103,8 @@ def secret_unexpected_access_alarm(stack: Stack, report: StackReport) -> None:
         return
     alarms, alarms_unknown = _each(stack.of_type(ALARM), _alarm_metric)
     alarmed = {metric for metric in alarms if metric is not None}
-    for secret in secrets:
+
+    def judge(secret: Resource) -> None:
         name = secret.props.get("name")
         if not isinstance(name, str) or not name:
             known(name, "name")  # unknown: the SDK's "can't run" advisory, not a pass
@@ -112,12 +113,12 @@ def secret_unexpected_access_alarm(stack: Stack, report: StackReport) -> None:
                 "unexpected-access alarm.",
                 secret.urn,
             )
-            continue
+            return
         metrics, filters_unknown = _each(
             stack.of_type(METRIC_FILTER), partial(unexpected_read_metric, secret_name=name)
         )
         if alarmed & {metric for metric in metrics if metric is not None}:
-            continue
+            return
         undecided = filters_unknown or alarms_unknown
         if undecided is not None:
             raise undecided  # the SDK reports "can't run during preview" rather than a pass or a false failure
@@ -126,3 +127,5 @@ def secret_unexpected_access_alarm(stack: Stack, report: StackReport) -> None:
             "metric filter naming the secret and excluding the reader roles, and an alarm on its metric.",
             secret.urn,
         )
+
+    stack.judge_each(secrets, judge)

@@ -8,7 +8,9 @@ source security groups, unknown at the first preview, are never read.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import ipaddress
+from collections.abc import Iterable, Iterator
+from functools import partial
 from typing import Any, Final
 
 from pulumi_policy import EnforcementLevel, Severity
@@ -22,7 +24,9 @@ ENDPOINT: Final = "aws:ec2/vpcEndpoint:VpcEndpoint"
 SECURITY_GROUP: Final = "aws:ec2/securityGroup:SecurityGroup"
 SG_RULE: Final = "aws:ec2/securityGroupRule:SecurityGroupRule"
 SG_INGRESS_RULE: Final = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-_OPEN_CIDRS: Final = frozenset({"0.0.0.0/0", "::/0"})
+SG_ASSOCIATION: Final = "aws:ec2/securityGroupAssociation:SecurityGroupAssociation"
+_EVERY_IPV4: Final = ipaddress.IPv4Network("0.0.0.0/0")
+_EVERY_IPV6: Final = ipaddress.IPv6Network("::/0")
 
 
 def _edges(resource: Resource, prop: str) -> tuple[str, ...]:
@@ -45,13 +49,11 @@ def vpc_keys(stack: Stack, resource: Resource, prop: str) -> set[str]:
     return keys
 
 
-def vpc_functions(stack: Stack) -> Iterator[tuple[Resource, set[str]]]:
-    """Functions configured into a VPC, with their VPC identities."""
-    for function in stack.of_type(FUNCTION):
-        config = function.props.get("vpcConfig")
-        subnets = config.get("subnetIds") if isinstance(config, dict) else None
-        if isinstance(subnets, Unknown) or (isinstance(subnets, list) and subnets):
-            yield function, vpc_keys(stack, function, "vpcConfig")
+def _in_vpc(function: Resource) -> bool:
+    """The function is configured into a VPC: it has subnets (listed, or unknown until the VPC exists)."""
+    config = function.props.get("vpcConfig")
+    subnets = config.get("subnetIds") if isinstance(config, dict) else None
+    return isinstance(subnets, Unknown) or (isinstance(subnets, list) and bool(subnets))
 
 
 def endpoints(stack: Stack, service: str, endpoint_type: str) -> Iterator[Resource]:
@@ -69,7 +71,11 @@ def _missing_endpoint(stack: Stack, report: StackReport, service: str, endpoint_
         for e in endpoints(stack, service, endpoint_type)
         if not private_dns or known(e.props.get("privateDnsEnabled"), "privateDnsEnabled") is True
     ]
-    for function, keys in vpc_functions(stack):
+
+    def judge(function: Resource) -> None:
+        if not _in_vpc(function):
+            return
+        keys = vpc_keys(stack, function, "vpcConfig")
         if not keys:
             report(
                 "Cannot tell which VPC this function runs in (no literal vpcId, no subnet, security group or "
@@ -82,6 +88,8 @@ def _missing_endpoint(stack: Stack, report: StackReport, service: str, endpoint_
                 f"This function runs in a VPC with no {service} {endpoint_type} endpoint{dns} in that VPC.",
                 function.urn,
             )
+
+    stack.judge_each(stack.of_type(FUNCTION), judge)
 
 
 @stack_rule(
@@ -113,27 +121,65 @@ def _ingress_rules(stack: Stack, group: Resource) -> Iterator[tuple[str, dict[st
     for index, rule in enumerate(as_list(group.props.get("ingress"), "ingress")):
         yield f"ingress[{index}]", as_dict(rule, "ingress", index)
     for rule in stack.of_type(SG_RULE, SG_INGRESS_RULE):
-        if group.urn in rule.property_dependencies.get("securityGroupId", ()) and (
+        if group.urn in _edges(rule, "securityGroupId") and (
             rule.type == SG_INGRESS_RULE or known(rule.props.get("type"), "type") == "ingress"
         ):
             yield f"rule {rule.name}", rule.props
+
+
+def _cidrs(rule: dict[str, Any]) -> list[str]:
+    return [
+        *as_list(rule.get("cidrBlocks"), "cidrBlocks"),
+        *as_list(rule.get("ipv6CidrBlocks"), "ipv6CidrBlocks"),
+        *as_list(rule.get("cidrIpv4"), "cidrIpv4"),
+        *as_list(rule.get("cidrIpv6"), "cidrIpv6"),
+    ]
+
+
+def _networks(cidrs: Iterable[Any]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Parsed CIDR blocks (host bits ignored); raises ValueError naming a block that is not one."""
+    networks = []
+    for cidr in cidrs:
+        try:
+            networks.append(ipaddress.ip_network(str(known(cidr, "cidrBlocks")).strip(), strict=False))
+        except ValueError as exc:
+            raise ValueError(f"'{cidr}' is not a CIDR block") from exc
+    return networks
+
+
+def covers_every_address(cidrs: Iterable[Any]) -> bool:
+    """True when the blocks together cover all of IPv4 or all of IPv6 (`0.0.0.0/1` + `128.0.0.0/1` is `0.0.0.0/0`)."""
+    networks = _networks(cidrs)
+    ipv4 = [n for n in networks if isinstance(n, ipaddress.IPv4Network)]
+    ipv6 = [n for n in networks if isinstance(n, ipaddress.IPv6Network)]
+    return list(ipaddress.collapse_addresses(ipv4)) == [_EVERY_IPV4] or list(ipaddress.collapse_addresses(ipv6)) == [
+        _EVERY_IPV6
+    ]
 
 
 def ingress_problem(rule: dict[str, Any]) -> str | None:
     """What makes an ingress rule more than HTTPS from inside, reading only protocol, ports and CIDR fields."""
     protocol = str(known(rule.get("protocol", rule.get("ipProtocol")), "protocol")).lower()
     ports = (known(rule.get("fromPort"), "fromPort"), known(rule.get("toPort"), "toPort"))
-    cidrs = [
-        *as_list(rule.get("cidrBlocks"), "cidrBlocks"),
-        *as_list(rule.get("ipv6CidrBlocks"), "ipv6CidrBlocks"),
-        *as_list(rule.get("cidrIpv4"), "cidrIpv4"),
-        *as_list(rule.get("cidrIpv6"), "cidrIpv6"),
-    ]
     if protocol not in ("tcp", "6") or any(p != 443 for p in ports):
         return "admits more than TCP 443"
-    if any(isinstance(known(c, "cidrBlocks"), str) and c in _OPEN_CIDRS for c in cidrs):
-        return "admits the whole internet (0.0.0.0/0 or ::/0)"
+    if covers_every_address(_cidrs(rule)):
+        return "admits the whole internet (its CIDR blocks cover every IPv4 or IPv6 address)"
     return None
+
+
+def endpoint_groups(stack: Stack, endpoint: Resource) -> tuple[list[Resource], bool]:
+    """The stack's security groups on `endpoint` (its securityGroupIds and SecurityGroupAssociations), and whether
+    any group on it is not a resource of this stack."""
+    urns = list(endpoint.property_dependencies.get("securityGroupIds", ()))
+    foreign = bool(endpoint.props.get("securityGroupIds")) and not urns
+    for association in stack.of_type(SG_ASSOCIATION):
+        if endpoint.urn in _edges(association, "vpcEndpointId"):
+            group_urns = association.property_dependencies.get("securityGroupId", ())
+            foreign = foreign or not group_urns
+            urns.extend(group_urns)
+    groups = [g for g in (stack.by_urn(u) for u in dict.fromkeys(urns)) if g is not None and g.type == SECURITY_GROUP]
+    return groups, foreign
 
 
 @stack_rule(
@@ -145,20 +191,24 @@ def ingress_problem(rule: dict[str, Any]) -> str | None:
     equivalent="CKV_AWS_24 / CKV_AWS_25 / CKV_AWS_260 (open ingress); cdk-nag AwsSolutions-EC23",
 )
 def endpoint_sg_https_only(stack: Stack, report: StackReport) -> None:
-    for endpoint in endpoints(stack, "secretsmanager", "Interface"):
-        declared = endpoint.props.get("securityGroupIds")
-        groups = [
-            g
-            for g in (stack.by_urn(u) for u in endpoint.property_dependencies.get("securityGroupIds", ()))
-            if g is not None and g.type == SECURITY_GROUP
-        ]
-        if not groups:
-            reason = "has no security group" if not declared else "uses security groups not defined in this stack"
-            report(f"This endpoint {reason}, so its ingress cannot be checked.", endpoint.urn)
-        for group in groups:
-            for where, rule in _ingress_rules(stack, group):
-                problem = ingress_problem(rule)
-                if problem:
-                    report(
-                        f"Security group {group.name} {where} {problem}; the endpoint needs TCP 443 only.", group.urn
-                    )
+    stack.judge_each(endpoints(stack, "secretsmanager", "Interface"), partial(_judge_endpoint_groups, stack, report))
+
+
+def _judge_endpoint_groups(stack: Stack, report: StackReport, endpoint: Resource) -> None:
+    groups, foreign = endpoint_groups(stack, endpoint)
+    if not groups:
+        reason = "uses security groups not defined in this stack" if foreign else "has no security group"
+        report(f"This endpoint {reason}, so its ingress cannot be checked.", endpoint.urn)
+    for group in groups:
+        rules = list(_ingress_rules(stack, group))
+        for where, rule in rules:
+            problem = ingress_problem(rule)
+            if problem:
+                report(f"Security group {group.name} {where} {problem}; the endpoint needs TCP 443 only.", group.urn)
+        every_cidr = [cidr for _, rule in rules for cidr in _cidrs(rule)]
+        if not any(ingress_problem(rule) for _, rule in rules) and covers_every_address(every_cidr):
+            report(
+                f"Security group {group.name}'s ingress rules together admit the whole internet (their CIDR "
+                "blocks cover every IPv4 or IPv6 address); the endpoint needs TCP 443 from the function's group.",
+                group.urn,
+            )

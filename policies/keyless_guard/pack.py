@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from typing import Final
 
-from keyless_guard import iam, kms, lambda_code, lambda_env, logs, monitoring, network, secretsmanager
+from keyless_guard import (
+    iam,
+    iam_validity,
+    kms,
+    lambda_code,
+    lambda_env,
+    logs,
+    monitoring,
+    network,
+    preview_knowledge,
+    secretsmanager,
+)
 from keyless_guard.framework import Rule
 
 PACK_NAME: Final = "keyless-guard"
@@ -16,6 +27,8 @@ RULES: Final[tuple[Rule, ...]] = (
     iam.no_broad_resource_arns,
     iam.no_broad_managed_policies,
     iam.no_access_keys,
+    iam_validity.valid_policy,
+    preview_knowledge.policy_known_at_preview,
     lambda_env.no_credentials_in_env,
     lambda_code.no_credentials_in_code,
     secretsmanager.secret_policy_not_public,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Iterator
 from typing import Final
@@ -22,8 +21,8 @@ _ROLE_PRINCIPAL = re.compile(r"^arn:[^:]+:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]+$
 
 
 def grants_read(statement: Statement) -> bool:
-    """True if an Allow statement's actions (patterns included) cover GetSecretValue."""
-    return statement.allows and any(fnmatch.fnmatchcase(_READ_ACTION, a.lower()) for a in statement.actions)
+    """True if an Allow statement covers GetSecretValue: by name, by a pattern, or by a NotAction that omits it."""
+    return statement.grants(_READ_ACTION)
 
 
 def public_read_problem(statement: Statement) -> str | None:
@@ -32,8 +31,12 @@ def public_read_problem(statement: Statement) -> str | None:
         return None
     if statement.has_not_principal:
         return "allows GetSecretValue to every principal but those listed (NotPrincipal)"
-    if statement.public_principal and "aws:principalarn" not in statement.narrowing_keys():
-        return "allows GetSecretValue to Principal '*' without an aws:PrincipalArn condition"
+    if statement.public_principal and "aws:principalarn" not in statement.restricting_keys():
+        return (
+            "allows GetSecretValue to Principal '*' without an aws:PrincipalArn condition that names principals "
+            "(keys such as aws:SecureTransport or aws:RequestedRegion, ForAllValues:, ...IfExists and wildcard "
+            "values like arn:aws:iam::*:* do not restrict who calls)"
+        )
     accounts = [p for p in statement.principals if _ACCOUNT_PRINCIPAL.match(p)]
     if accounts:
         return "allows GetSecretValue to a whole account (any principal there with IAM permission)"
@@ -52,10 +55,9 @@ def _policy_statements(resource: Resource, report: Report | None) -> list[Statem
     severity=Severity.CRITICAL,
     remediation="Allow GetSecretValue to the reader role ARNs only; deny it to every other principal.",
     equivalent="none in Checkov or cdk-nag (neither reads secret resource policies)",
+    resource_types=(SECRET, SECRET_POLICY),
 )
 def secret_policy_not_public(resource: Resource, report: Report) -> None:
-    if resource.type not in (SECRET, SECRET_POLICY):
-        return
     for statement in _policy_statements(resource, report):
         problem = public_read_problem(statement)
         if problem:
@@ -92,12 +94,15 @@ def _policies_of(stack: Stack, secret: Resource) -> Iterator[Resource]:
     equivalent="cdk-nag none; Checkov none (resource policies are not checked)",
 )
 def secret_requires_resource_policy(stack: Stack, report: StackReport) -> None:
-    for secret in stack.of_type(SECRET):
+
+    def judge(secret: Resource) -> None:
         policies = list(_policies_of(stack, secret))
         if not policies:
             report("This secret has no resource policy. Add one naming the reader roles.", secret.urn)
         elif not any(names_reader_roles(p) for p in policies):
             report("This secret's resource policy does not limit GetSecretValue to specific IAM role ARNs.", secret.urn)
+
+    stack.judge_each(stack.of_type(SECRET), judge)
 
 
 @resource_rule(
@@ -107,12 +112,10 @@ def secret_requires_resource_policy(stack: Stack, report: StackReport) -> None:
     severity=Severity.MEDIUM,
     remediation="Create an aws.kms.Key (rotation on) and set the secret's kmsKeyId to it or to its alias.",
     equivalent="CKV_AWS_149; cdk-nag AwsSolutions-SMG4 is rotation (none exact)",
+    resource_types=(SECRET,),
 )
 def secret_customer_managed_kms(resource: Resource, report: Report) -> None:
-    if resource.type != SECRET:
-        return
-    # An unknown kmsKeyId is the output of a key created in this stack (AWS-managed keys are literal aliases),
-    # so it is accepted without being read.
+    # An unknown kmsKeyId is judged by policy-known-at-preview, which sees whether it flows from a key of this stack.
     key = resource.props.get("kmsKeyId")
     if key is None or key == "":
         report("The secret has no kmsKeyId, so it uses the AWS-managed key aws/secretsmanager.")
@@ -127,10 +130,9 @@ def secret_customer_managed_kms(resource: Resource, report: Report) -> None:
     severity=Severity.CRITICAL,
     remediation="Delete the SecretVersion; put the value out of band (aws secretsmanager put-secret-value).",
     equivalent="CKV_SECRET_* (hard-coded values); cdk-nag none",
+    resource_types=(SECRET_VERSION,),
 )
 def secret_no_value_in_program(resource: Resource, report: Report) -> None:
-    if resource.type != SECRET_VERSION:
-        return
     # Presence is enough: the value itself (known or not) is never read.
     for field in ("secretString", "secretBinary"):
         if resource.props.get(field) is not None:

@@ -60,8 +60,3 @@ def as_list(value: Any, *path: str | int) -> list[Any]:
     if isinstance(value, list):
         return value
     return [] if value is None else [value]
-
-
-def is_true(value: Any) -> bool:
-    """True only for a known boolean true (the engine never sends "true" as a string for a bool)."""
-    return value is True

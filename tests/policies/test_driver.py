@@ -6,27 +6,19 @@ from pathlib import Path
 
 import pulumi
 import pytest
+from pulumi_policy.deserialize import SPECIAL_ARCHIVE_SIG, SPECIAL_ASSET_SIG, SPECIAL_SECRET_SIG, SPECIAL_SIG_KEY
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from keyless_guard.pack import RULES
 from tests.policies.builders import UNKNOWN, report, res
-from tools.policy_client import (
-    ARCHIVE_SIG,
-    ASSET_SIG,
-    SECRET_SIG,
-    SIG_KEY,
-    PackProcess,
-    PolicyPackError,
-    policy_configs,
-    to_wire,
-)
+from tools.policy_client import PackProcess, PolicyPackError, policy_configs, to_wire
 
 
 def test_wire_values_are_what_the_engine_sends(tmp_path):
     value = {
         "unknown": UNKNOWN,
         "nested": [1, True, None, {"x": UNKNOWN}],
-        "secret": {SIG_KEY: SECRET_SIG, "value": "plain"},
+        "secret": {SPECIAL_SIG_KEY: SPECIAL_SECRET_SIG, "value": "plain"},
         "code": pulumi.AssetArchive({"a.py": pulumi.StringAsset("x"), "lib": pulumi.FileArchive("lib")}),
         "file": pulumi.FileAsset("f.txt"),
         "remote": pulumi.RemoteArchive("https://example.com/a.zip"),
@@ -36,14 +28,14 @@ def test_wire_values_are_what_the_engine_sends(tmp_path):
         "nested": [1, True, None, {"x": UNKNOWN_STRING_VALUE}],
         "secret": "plain",
         "code": {
-            SIG_KEY: ARCHIVE_SIG,
+            SPECIAL_SIG_KEY: SPECIAL_ARCHIVE_SIG,
             "assets": {
-                "a.py": {SIG_KEY: ASSET_SIG, "text": "x"},
-                "lib": {SIG_KEY: ARCHIVE_SIG, "path": str(tmp_path / "lib")},
+                "a.py": {SPECIAL_SIG_KEY: SPECIAL_ASSET_SIG, "text": "x"},
+                "lib": {SPECIAL_SIG_KEY: SPECIAL_ARCHIVE_SIG, "path": str(tmp_path / "lib")},
             },
         },
-        "file": {SIG_KEY: ASSET_SIG, "path": str(tmp_path / "f.txt")},
-        "remote": {SIG_KEY: ARCHIVE_SIG, "uri": "https://example.com/a.zip"},
+        "file": {SPECIAL_SIG_KEY: SPECIAL_ASSET_SIG, "path": str(tmp_path / "f.txt")},
+        "remote": {SPECIAL_SIG_KEY: SPECIAL_ARCHIVE_SIG, "uri": "https://example.com/a.zip"},
     }
     with pytest.raises(PolicyPackError, match="cannot send a object"):
         to_wire(object(), tmp_path)

@@ -175,6 +175,8 @@ def test_kms_key_policy(pack):
     )
     assert found(pack, strict, open_key, conditioned, separate, policy="kms-key-policy-no-public") == {
         ("kms-key-policy-no-public", "open"),
+        # kms:ViaService says through which service, not who calls: any principal of any account still matches.
+        ("kms-key-policy-no-public", "conditioned"),
         ("kms-key-policy-no-public", "separate"),
     }
 

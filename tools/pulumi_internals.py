@@ -31,6 +31,7 @@ __all__ = [
     "WIRE_UNKNOWN",
     "MockMonitor",
     "deserialize_properties",
+    "is_unknown",
     "output_property_types",
     "reset_runtime",
     "resource_property_types",

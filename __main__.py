@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import pulumi
 import pulumi_aws as aws
 
+from components.audit_queries import AuditQueries
 from components.aws_context import AwsContext
 from components.grants import SecretReadGrant, TableWriteGrant
 from components.least_privilege_function import LeastPrivilegeFunction
@@ -295,6 +296,20 @@ def main() -> None:
         },
     )
 
+    # "Who accessed this secret" in two clicks: saved Logs Insights queries built from the alarms' own audience.
+    AuditQueries(
+        "audit-queries",
+        {
+            "context": context,
+            "name_prefix": prefix,
+            "secret_name": settings.secret_name,
+            "reader_role_arns": monitoring.audience.reader_role_arns,
+            "log_group_name": monitoring.audit_log_group_name,
+            "key_arn": secret.key_arn,
+        },
+        opts=pulumi.ResourceOptions(depends_on=[monitoring]),
+    )
+
     pulumi.export("secretArn", secret.arn)
     pulumi.export("secretName", secret.name)
     pulumi.export("functionName", function.function_name)
@@ -303,6 +318,8 @@ def main() -> None:
     pulumi.export("alarmTopicArn", monitoring.topic_arn)
     pulumi.export("dashboardName", monitoring.dashboard_name)
     pulumi.export("auditLogGroupName", monitoring.audit_log_group_name)
+    # What the unexpected-read alarm watches; `python -m tools.secret_access --stack` reads it.
+    pulumi.export("secretAudience", monitoring.audience.describe())
 
 
 main()

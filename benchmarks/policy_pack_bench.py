@@ -1,12 +1,14 @@
-"""Throughput of the keyless-guard pack through the Analyzer protocol, and the wall time of `make preview`.
+"""Throughput of the keyless-guard pack through the Analyzer protocol against its floor, and `make preview`'s time.
 
-    venv/bin/python -m benchmarks.policy_pack_bench [--apps 200] [--repeat 3] [--no-make]
+    venv/bin/python -m benchmarks.policy_pack_bench [--apps 200] [--repeat 5] [--no-make] [--policy-pack DIR]
 
 A generated stack of `apps` x 10 resources (2,000 by default) shaped like the real one: per app an execution role
 and its inline policy, a function in a VPC with five environment variables and a small code archive, its log group,
 a secret with its resource policy, a KMS key, an endpoint security group and a Secrets Manager endpoint, all tied
-by property dependencies. One pack process is started; every resource goes through Analyze (inputs) and the stack
-through one AnalyzeStack, as `pulumi preview --policy-pack` does. Resources per second counts both phases.
+by property dependencies. Every resource goes through Analyze (inputs) and the stack through one AnalyzeStack, as
+`pulumi preview --policy-pack` does, to two pack processes: a one-policy no-op pack (the floor: one unary call per
+resource through the stock SDK) and the pack measured, one warm-up run each and then runs alternated so that both
+see the same load. Resources per second counts both phases; the ratio of the medians is the figure to compare.
 """
 
 from __future__ import annotations
@@ -15,9 +17,13 @@ import argparse
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import Final
 
 import pulumi
 
@@ -26,6 +32,16 @@ from tools.policy_client import PackProcess
 from tools.recorded import RecordedResource
 
 REPO = Path(__file__).resolve().parent.parent
+NO_OP_PACK: Final = """\
+from pulumi_policy import EnforcementLevel, PolicyPack, ResourceValidationPolicy
+
+def no_op(args, report_violation):
+    return None
+
+PolicyPack("no-op", enforcement_level=EnforcementLevel.MANDATORY,
+           policies=[ResourceValidationPolicy(name="no-op", description="Checks nothing.", validate=no_op)])
+"""
+"""The floor: one no-op policy, so each Analyze is one unary gRPC call, the SDK's request handling and nothing else."""
 
 
 def app(i: int, vpc: RecordedResource) -> list[RecordedResource]:
@@ -145,23 +161,51 @@ def make_preview() -> tuple[float, int]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--apps", type=int, default=200, help="10 resources each (default: 200 -> 2,000)")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-make", action="store_true", help="skip timing `make preview`")
+    parser.add_argument("--policy-pack", type=Path, default=REPO / "policies", help="the pack to measure")
     options = parser.parse_args(argv)
     resources = generated_stack(options.apps)
-    started = time.perf_counter()
-    with PackProcess(REPO / "policies", project="bench", stack="bench", base_dir=REPO) as pack:
-        startup = time.perf_counter() - started
-        runs = [measure(pack, resources) for _ in range(options.repeat)]
-    per_second = [len(resources) / (analyze + stack_time) for analyze, stack_time, _ in runs]
-    print(f"resources: {len(resources)}; pack start-up: {startup:.2f} s; violations per run: {runs[0][2]}")
-    for analyze, stack_time, _ in runs:
-        print(f"  Analyze x{len(resources)}: {analyze:.2f} s, AnalyzeStack: {stack_time:.2f} s")
-    print(f"median throughput: {statistics.median(per_second):.0f} resources/s (Analyze + AnalyzeStack)")
+    with tempfile.TemporaryDirectory() as floor_dir:
+        (Path(floor_dir) / "__main__.py").write_text(NO_OP_PACK)
+        floor = Contender("no-op floor", Path(floor_dir))
+        pack = Contender("keyless-guard", options.policy_pack)
+        with floor.process, pack.process:
+            for contender in (floor, pack):
+                measure(contender.process, resources)  # warm-up: imports, caches, the first gRPC channel setup
+            # Alternate the two, run by run, so that both see the same load on a shared machine.
+            for _ in range(options.repeat):
+                for contender in (floor, pack):
+                    contender.runs.append(measure(contender.process, resources))
+    print(f"{len(resources)} resources, Analyze on each then one AnalyzeStack, {options.repeat} runs alternated:")
+    for contender in (floor, pack):
+        contender.print(len(resources))
+    ratio = pack.per_second(len(resources)) / floor.per_second(len(resources))
+    print(f"keyless-guard / no-op floor: {ratio:.2f} (medians of the same session)")
     if not options.no_make:
         seconds, code = make_preview()
         print(f"make preview: {seconds:.1f} s wall, exit {code}")
     return 0
+
+
+@dataclass
+class Contender:
+    label: str
+    pack_dir: Path
+    runs: list[tuple[float, float, int]] = field(default_factory=list)
+
+    @cached_property
+    def process(self) -> PackProcess:
+        return PackProcess(self.pack_dir, project="bench", stack="bench", base_dir=REPO)
+
+    def per_second(self, resources: int) -> float:
+        return statistics.median(resources / (analyze + stack_time) for analyze, stack_time, _ in self.runs)
+
+    def print(self, resources: int) -> None:
+        median = self.per_second(resources)
+        print(f"  {self.label}: median {median:.0f} resources/s, {self.runs[0][2]} violations a run")
+        for analyze, stack_time, _ in self.runs:
+            print(f"    Analyze {analyze:.2f} s, AnalyzeStack {stack_time:.2f} s")
 
 
 if __name__ == "__main__":

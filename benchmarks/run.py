@@ -10,7 +10,10 @@ import sys
 
 BENCHMARKS = (
     "benchmarks.secret_cache_bench",
+    "benchmarks.handler_fanout_bench",
+    "benchmarks.bundle_import_bench",
     "benchmarks.policy_pack_bench",
+    "benchmarks.code_scan_bench",
     "benchmarks.detector_precision",
 )
 

@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import requests
-from moto.server import ThreadedMotoServer
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from benchmarks.secret_cache_contenders import READERS, HandlerCache, KeyReader, SeedSnippet
+from tests.fake_aws import REGION, start_moto_server, take_down, use_fake_aws
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -44,17 +44,6 @@ ROTATION_TTL_SECONDS = 300.0
 """The handler's default TTL: how long a rotated-out key may otherwise stay cached."""
 ROTATION_CAP_SECONDS = 5.0
 SECRET_ID = "bench/weather-api-key"  # noqa: S105 - the name of a secret, not one
-REGION = "eu-west-1"
-FAKE_AWS_ENVIRONMENT = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_EC2_METADATA_DISABLED": "true",
-    "AWS_CONFIG_FILE": os.devnull,
-    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-}
-
 ReaderClass = Callable[["SecretsManagerClient", str, float], KeyReader]
 
 
@@ -65,13 +54,9 @@ class Bench:
         # Request logs and the handler's stale-key warning would bury the table (and cost time in the loops).
         logging.getLogger().setLevel(logging.ERROR)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SECRETS_MANAGER"):
-            os.environ.pop(name, None)
-        os.environ.update(FAKE_AWS_ENVIRONMENT)
-        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self.server.start()
-        host, port = self.server.get_host_and_port()
-        self.endpoint = f"http://{host}:{port}"
+        # Each client gets the endpoint explicitly: the readers under test are built with their own clients.
+        use_fake_aws(os.environ)
+        self.server, self.endpoint = start_moto_server()
         self.key = ""
         setup = self.client()[0]
         setup.create_secret(Name=SECRET_ID, SecretString=self._secret_string(self._new_key()))
@@ -98,9 +83,7 @@ class Bench:
 
     def take_down(self) -> None:
         """An outage: stop serving and close the socket, so connections are refused."""
-        self.server.stop()
-        if self.server._server is not None:
-            self.server._server.server_close()
+        take_down(self.server)
 
     def _new_key(self) -> str:
         self.key = "k-" + secrets.token_hex(16)

@@ -21,6 +21,17 @@ from typing import Literal
 import pulumi
 
 from components.aws_context import AwsContext
+from components.secret_audience import (
+    AWS_REGION,
+    ERROR_CODE,
+    EVENT_NAME,
+    EVENT_SOURCE,
+    READ_EVENT,
+    REQUESTED_ID,
+    SECRETS_MANAGER,
+    SESSION_ISSUER,
+    SecretAudience,
+)
 
 MAX_PATTERN_LENGTH = 1024
 """PutMetricFilter rejects longer filter patterns."""
@@ -33,13 +44,6 @@ DEFAULT_UNRESERVED_CONCURRENCY = 1000
 """Lambda's default concurrent-executions quota per account and region: the most containers a function without
 reserved concurrency can run at once unless the account's quota was raised."""
 
-EVENT_SOURCE = "$.eventSource"
-EVENT_NAME = "$.eventName"
-ERROR_CODE = "$.errorCode"
-REQUESTED_ID = "$.requestParameters.secretId"
-SESSION_ISSUER = "$.userIdentity.sessionContext.sessionIssuer.arn"
-"""For a call made with a role's temporary credentials, the role's IAM ARN (path included). Absent for IAM users,
-the root user and calls from another account, which the unexpected-read pattern must therefore also catch."""
 
 _SAFE_VALUE = re.compile(r'[^"\\\s]+')
 _NAMESPACE = re.compile(r"[A-Za-z0-9._/#:\- ]{1,255}")
@@ -108,36 +112,33 @@ def json_pattern(*terms: Term) -> str:
 
 @dataclass(frozen=True)
 class SecretReads:
-    """CloudTrail's records of GetSecretValue on one secret. BatchGetSecretValue also writes one GetSecretValue
-    record per secret it returns, so these patterns see batch reads too."""
+    """CloudTrail's records of GetSecretValue on one secret in its region, as filter patterns. Every term comes from
+    the SecretAudience, which also classifies records for the operator report (tools/secret_access.py): the
+    unexpected-read pattern matches exactly the records `SecretAudience.is_unexpected_read` accepts."""
 
-    context: AwsContext
-    secret_name: str
-
-    def identifiers(self) -> tuple[str, ...]:
-        """What a caller may pass as SecretId, as CloudTrail records it: the name, the partial ARN, or the full ARN
-        with its random suffix. The `-*` suffix also matches a secret named `<name>-<more>`: a false alarm on a
-        look-alike secret is the safe way to be wrong."""
-        partial_arn = self.context.arn("secretsmanager", f"secret:{self.secret_name}")
-        return (self.secret_name, partial_arn, f"{partial_arn}-*")
+    audience: SecretAudience
 
     def _terms(self) -> tuple[Term, ...]:
+        audience = self.audience
         return (
-            Compare(EVENT_SOURCE, "=", "secretsmanager.amazonaws.com"),
-            Compare(EVENT_NAME, "=", "GetSecretValue"),
-            AnyOf(tuple(Compare(REQUESTED_ID, "=", identifier) for identifier in self.identifiers())),
+            Compare(EVENT_SOURCE, "=", SECRETS_MANAGER),
+            Compare(EVENT_NAME, "=", READ_EVENT),
+            # A multi-region trail also records reads of a same-named secret elsewhere: another secret.
+            Compare(AWS_REGION, "=", audience.context.region),
+            AnyOf(tuple(Compare(REQUESTED_ID, "=", identifier) for identifier in audience.identifiers())),
         )
 
     def every_read(self) -> str:
         """Every attempt to read the value, successful or not, by anyone."""
         return json_pattern(*self._terms())
 
-    def reads_by_others(self, reader_role_arns: Sequence[str]) -> str:
+    def reads_by_others(self) -> str:
         """Attempts by any principal that is not one of the reader roles (denied attempts included: they are the
         ones worth knowing about)."""
-        if not reader_role_arns:
+        readers = self.audience.reader_role_arns
+        if not readers:
             raise ValueError("reads_by_others needs at least one reader role ARN")
-        not_a_reader = AllOf(tuple(Compare(SESSION_ISSUER, "!=", arn) for arn in reader_role_arns))
+        not_a_reader = AllOf(tuple(Compare(SESSION_ISSUER, "!=", arn) for arn in readers))
         return json_pattern(*self._terms(), AnyOf((Missing(SESSION_ISSUER), not_a_reader)))
 
     def throttled_reads_by(self, role_arn: str) -> str:

@@ -34,6 +34,7 @@ from components.monitoring_model import (
     SecretReads,
     read_spike_threshold,
 )
+from components.secret_audience import SecretAudience
 
 _LOG_GROUP_NAME = re.compile(r"[.\-_/#A-Za-z0-9]{1,512}")
 
@@ -109,6 +110,8 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
     """The log group the metric filters read."""
     unexpected_reads_pattern: str
     """The filter pattern of reads by anyone but the reader roles."""
+    audience: SecretAudience
+    """The secret, its region and its expected readers, which every filter pattern is built from."""
     dashboard_name: str
     """Name of the CloudWatch dashboard."""
     trail: AuditTrail | None
@@ -135,8 +138,9 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
         self.topic_arn = context.arn("sns", f"{prefix}-secret-alarms")
         self._topic_resource = self._topic(args.get("alarm_email"))
 
-        reads = SecretReads(context, args["secret_name"])
-        self.unexpected_reads_pattern = reads.reads_by_others(readers)
+        self.audience = SecretAudience.of(context, args["secret_name"], readers)
+        reads = SecretReads(self.audience)
+        self.unexpected_reads_pattern = reads.reads_by_others()
         filters = {
             READS_METRIC: reads.every_read(),
             UNEXPECTED_READS_METRIC: self.unexpected_reads_pattern,

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import logging
 import os
+import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 import boto3
 from botocore.config import Config
 
 import json_logging
 from exceptions import ApiKeyRejectedError, IngestError, InvalidEventError
-from handler_settings import Settings
+from handler_settings import DEFAULT_API_CONCURRENCY, Settings
 from ingest_event import cities_from_event
 from results_store import ResultsStore
-from secret_cache import CacheOutcome, SecretCache, SecretRead
+from secret_cache import ApiKey, CacheOutcome, SecretCache, SecretRead
 from time_budget import Clock, LambdaContext, TimeBudget
-from weather_api import Reading, WeatherApi, WeatherReport, build_session
+from weather_api import WeatherApi, WeatherReport, build_session, default_retry
 
 # Standard mode: three attempts with jittered backoff and a client-side retry quota. The timeouts are short
 # because both services answer in milliseconds; a hung connection is better retried than waited for.
@@ -27,7 +32,44 @@ AWS_CLIENT_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": 3},
 )
 
+# The loggers a worker writes through while it fetches a city; their lines are written in city order.
+FUNCTION_LOGGERS = ("app", "weather_api", "secret_cache")
+
 logger = logging.getLogger(__name__)
+
+
+class SharedKey:
+    """The key every worker of one invocation sends. After a rejection, the first worker to report it forces the
+    one refresh of the secret; workers that were rejected with the same old key then retry with the refreshed one
+    instead of forcing refreshes of their own."""
+
+    def __init__(self, secret_cache: SecretCache, first: SecretRead) -> None:
+        self._secret_cache = secret_cache
+        self._lock = threading.Lock()
+        self._refreshed_after: ApiKey | None = None
+        self.current = first
+        self.outcomes: list[CacheOutcome] = [first.outcome]
+        """How each read of this invocation was served, in order; logged with the summary."""
+
+    def after_rejection(self, rejected: SecretRead) -> SecretRead:
+        """The key to retry with: refreshed once for all workers, however many were rejected with the old one."""
+        with self._lock:
+            if self.current.key is rejected.key and self._refreshed_after is not rejected.key:
+                self._refreshed_after = rejected.key
+                refreshed = self._secret_cache.force_refresh()
+                if refreshed is not self.current:
+                    self.outcomes.append(refreshed.outcome)
+                self.current = refreshed
+            return self.current
+
+
+@dataclass
+class _CityFetch:
+    """What one worker brings back for one city: its report or its error, and the log records it held."""
+
+    report: WeatherReport | None = None
+    error: IngestError | None = None
+    records: list[logging.LogRecord] = field(default_factory=list)
 
 
 class IngestFunction:
@@ -39,17 +81,22 @@ class IngestFunction:
         weather_api: WeatherApi,
         results_store: ResultsStore,
         *,
+        api_concurrency: int = DEFAULT_API_CONCURRENCY,
         clock: Clock = time.monotonic,
     ) -> None:
         self._secret_cache = secret_cache
         self._weather_api = weather_api
         self._results_store = results_store
+        self._api_concurrency = api_concurrency
         self._clock = clock
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, clock: Clock = time.monotonic) -> IngestFunction:
+    def from_settings(
+        cls, settings: Settings, *, clock: Clock = time.monotonic, sleep: Callable[[float], None] = time.sleep
+    ) -> IngestFunction:
         """Build the clients; endpoints, region and credentials come from botocore's usual sources (so
-        AWS_ENDPOINT_URL works for tests without a setting of this function's own)."""
+        AWS_ENDPOINT_URL works for tests without a setting of this function's own). `clock` and `sleep` are
+        every wait's (the secret's TTL, the time budget, API retries and pauses, DynamoDB backoff)."""
         return cls(
             SecretCache(
                 boto3.client("secretsmanager", config=AWS_CLIENT_CONFIG),
@@ -58,8 +105,13 @@ class IngestFunction:
                 clock=clock,
                 on_fetch=json_logging.SECRET_REDACTOR.remember,
             ),
-            WeatherApi(settings.api_base_url, build_session()),
-            ResultsStore(boto3.client("dynamodb", config=AWS_CLIENT_CONFIG), settings.table_name),
+            WeatherApi(
+                settings.api_base_url,
+                build_session(default_retry(sleep=sleep), pool_size=settings.api_concurrency),
+                sleep=sleep,
+            ),
+            ResultsStore(boto3.client("dynamodb", config=AWS_CLIENT_CONFIG), settings.table_name, sleep=sleep),
+            api_concurrency=settings.api_concurrency,
             clock=clock,
         )
 
@@ -81,35 +133,69 @@ class IngestFunction:
                 raise
 
     def _ingest(self, cities: tuple[str, ...], budget: TimeBudget) -> dict[str, object]:
-        secret = self._secret_cache.get()
-        outcomes: list[CacheOutcome] = [secret.outcome]
-        readings: list[Reading] = []
-        for city in cities:
-            report, used = self._fetch(city, secret, budget)
-            if used is not secret:
-                secret = used
-                outcomes.append(used.outcome)
-            logger.info("fetched the weather", extra={"city": report.city, "readings": len(report.readings)})
-            readings.extend(report.readings)
-        written = self._results_store.write(readings, budget)
+        key = SharedKey(self._secret_cache, self._secret_cache.get())
+        reports = self._fetch_all(cities, key, budget)
+        written = self._results_store.write([reading for report in reports for reading in report.readings], budget)
         logger.info(
             "stored the readings",
-            extra={"cities": len(cities), "items": written, "secret_cache": [str(outcome) for outcome in outcomes]},
+            extra={"cities": len(cities), "items": written, "secret_cache": [str(outcome) for outcome in key.outcomes]},
         )
         return {"status": "ok", "items": written}
 
-    def _fetch(self, city: str, secret: SecretRead, budget: TimeBudget) -> tuple[WeatherReport, SecretRead]:
+    def _fetch_all(self, cities: tuple[str, ...], key: SharedKey, budget: TimeBudget) -> list[WeatherReport]:
+        """Every city's report, in city order; the error of the first city (in city order) that failed.
+
+        With one worker, one city after another. With more, up to `api_concurrency` requests in flight: each
+        worker's log lines are held and written in city order, and after a failure no worker starts a new city.
+        """
+        workers = min(self._api_concurrency, len(cities))
+        if workers <= 1:
+            return [self._fetch_logged(city, key, budget) for city in cities]
+        failed = threading.Event()
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="weather-api") as pool:
+            # Each worker runs in a copy of this context: the request id and other bound fields stay on its lines.
+            futures = [
+                pool.submit(contextvars.copy_context().run, self._fetch_held, city, key, budget, failed)
+                for city in cities
+            ]
+            fetches = []
+            for future in futures:
+                fetch = future.result()
+                json_logging.release(fetch.records)
+                fetches.append(fetch)
+        errors = [fetch.error for fetch in fetches if fetch.error is not None]
+        if errors:
+            raise errors[0]
+        return [fetch.report for fetch in fetches if fetch.report is not None]
+
+    def _fetch_held(self, city: str, key: SharedKey, budget: TimeBudget, failed: threading.Event) -> _CityFetch:
+        with json_logging.held(*FUNCTION_LOGGERS) as records:
+            if failed.is_set():
+                return _CityFetch(records=records)
+            try:
+                return _CityFetch(report=self._fetch_logged(city, key, budget), records=records)
+            except IngestError as exc:
+                failed.set()
+                return _CityFetch(error=exc, records=records)
+
+    def _fetch_logged(self, city: str, key: SharedKey, budget: TimeBudget) -> WeatherReport:
+        report = self._fetch(city, key, budget)
+        logger.info("fetched the weather", extra={"city": report.city, "readings": len(report.readings)})
+        return report
+
+    def _fetch(self, city: str, key: SharedKey, budget: TimeBudget) -> WeatherReport:
         """One request; after a 401/403, one forced refresh of the secret and one retry, never a loop."""
+        secret = key.current
         try:
-            return self._weather_api.fetch(city, secret.key, budget), secret
+            return self._weather_api.fetch(city, secret.key, budget)
         except ApiKeyRejectedError as exc:
             logger.warning(
                 "the weather API rejected the key; refreshing the secret and retrying once",
                 extra={"city": city, "error": str(exc)},
             )
-        refreshed = self._secret_cache.force_refresh()
+        refreshed = key.after_rejection(secret)
         try:
-            return self._weather_api.fetch(city, refreshed.key, budget), refreshed
+            return self._weather_api.fetch(city, refreshed.key, budget)
         except ApiKeyRejectedError as exc:
             raise ApiKeyRejectedError("api key rejected") from exc
 

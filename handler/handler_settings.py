@@ -10,11 +10,19 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from exceptions import ConfigurationError
+from ingest_event import MAX_CITIES
 
 DEFAULT_SECRET_CACHE_TTL_SECONDS = 300
 # A day: a longer TTL would leave a rotated key in use for longer than any rotation schedule allows.
 MAX_SECRET_CACHE_TTL_SECONDS = 86_400
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Weather API requests in flight at once per invocation; 1 fetches the cities one after another. Eight keeps a
+# 25-city event to four rounds of requests (under 0.5 s at 100 ms a request) while one invocation never holds more
+# connections than requests' own pool default (DEFAULT_POOLSIZE = 10). API plans limit requests per second or per
+# minute, which no concurrency setting can guarantee; a 429's Retry-After then pauses every worker.
+DEFAULT_API_CONCURRENCY = 8
+MAX_API_CONCURRENCY = MAX_CITIES
+"""More workers than cities in an event could never be busy."""
 
 _SECRET_NAME = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
 _SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}")
@@ -34,6 +42,8 @@ class Settings:
     """Scheme and host (and optional path prefix) without a trailing slash."""
     secret_cache_ttl_seconds: int
     log_level: int
+    api_concurrency: int = DEFAULT_API_CONCURRENCY
+    """Weather API requests in flight at once; the HTTP connection pool is sized to match."""
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -44,6 +54,7 @@ class Settings:
             api_base_url=_api_base_url(environ),
             secret_cache_ttl_seconds=_ttl_seconds(environ),
             log_level=_log_level(environ),
+            api_concurrency=_api_concurrency(environ),
         )
 
 
@@ -101,6 +112,16 @@ def _ttl_seconds(environ: Mapping[str, str]) -> int:
         return DEFAULT_SECRET_CACHE_TTL_SECONDS
     if not _WHOLE_NUMBER.fullmatch(value) or not 1 <= int(value) <= MAX_SECRET_CACHE_TTL_SECONDS:
         raise ConfigurationError(f"{name} must be a whole number of seconds from 1 to {MAX_SECRET_CACHE_TTL_SECONDS}")
+    return int(value)
+
+
+def _api_concurrency(environ: Mapping[str, str]) -> int:
+    name = "API_CONCURRENCY"
+    value = _optional(environ, name)
+    if value is None:
+        return DEFAULT_API_CONCURRENCY
+    if not _WHOLE_NUMBER.fullmatch(value) or not 1 <= int(value) <= MAX_API_CONCURRENCY:
+        raise ConfigurationError(f"{name} must be a whole number of requests from 1 to {MAX_API_CONCURRENCY}")
     return int(value)
 
 

@@ -31,6 +31,7 @@ _BEARER = re.compile(r"(Bearer\s+)[^\s'\",}\]]+", re.IGNORECASE)
 # Possessive quantifiers: no backtracking past the opening quote to slip under the Bearer look-ahead.
 _AUTHORIZATION = re.compile(r"(Authorization['\"]?\s*[:=]\s*+['\"]?+)(?!Bearer\s)[^'\",}\]\r\n]+", re.IGNORECASE)
 _CONTEXT: ContextVar[Mapping[str, object]] = ContextVar("log_context", default=MappingProxyType({}))
+_HELD: ContextVar[list[logging.LogRecord] | None] = ContextVar("held_log_records", default=None)
 
 
 class SecretRedactor(logging.Filter):
@@ -129,6 +130,42 @@ def bound(**fields: object) -> Iterator[None]:
         yield
     finally:
         _CONTEXT.reset(token)
+
+
+class _HoldFilter(logging.Filter):
+    """Keeps the records of a `held()` block instead of letting them reach the handlers."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        held = _HELD.get()
+        if held is None:
+            return True
+        held.append(record)
+        return False
+
+
+_HOLD_FILTER = _HoldFilter()
+
+
+@contextmanager
+def held(*logger_names: str) -> Iterator[list[logging.LogRecord]]:
+    """Keep what the named loggers log inside the block (in this context only) for `release()` to emit later:
+    workers running side by side can then have their lines written in the order of their work, not of the clock."""
+    for name in logger_names:
+        logger = logging.getLogger(name)
+        if _HOLD_FILTER not in logger.filters:
+            logger.addFilter(_HOLD_FILTER)
+    records: list[logging.LogRecord] = []
+    token = _HELD.set(records)
+    try:
+        yield records
+    finally:
+        _HELD.reset(token)
+
+
+def release(records: list[logging.LogRecord]) -> None:
+    """Emit held records through their own loggers, as if logged now (in this context: its bound fields)."""
+    for record in records:
+        logging.getLogger(record.name).handle(record)
 
 
 def configure(level: int) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+import threading
 import time
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
@@ -18,8 +20,9 @@ from urllib3.exceptions import MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
 from exceptions import ApiKeyRejectedError, WeatherApiError
+from handler_settings import DEFAULT_API_CONCURRENCY
 from secret_cache import ApiKey
-from time_budget import TimeBudget
+from time_budget import Clock, TimeBudget
 
 if TYPE_CHECKING:
     from urllib3.connectionpool import ConnectionPool
@@ -37,18 +40,57 @@ Reading = dict[str, Any]
 
 logger = logging.getLogger(__name__)
 
-# The budget of the call in progress. The Retry object lives in the session's adapter, once per container,
-# while the time left belongs to one invocation.
-_ACTIVE_BUDGET: ContextVar[TimeBudget | None] = ContextVar("weather_api_budget", default=None)
+
+class ApiPause:
+    """The time before which the API asked (with Retry-After) not to be called again. One per container, shared by
+    every worker: a 429 for one city holds back the requests and retries of all the others, not just its own.
+
+    Times are on the clock of the invocation's TimeBudget; `sleep` is the one that waits for them.
+    """
+
+    def __init__(self) -> None:
+        self._until = -math.inf
+        self._lock = threading.Lock()
+
+    def hold_until(self, until: float) -> None:
+        """No request before `until`; an earlier time never shortens a pause already asked for."""
+        with self._lock:
+            self._until = max(self._until, until)
+
+    def remaining(self, clock: Clock) -> float:
+        return max(0.0, self._until - clock())
+
+    def wait(self, clock: Clock, sleep: Callable[[float], None], *, at_least_until: float = -math.inf) -> None:
+        """Sleep until the pause (and `at_least_until`) has passed, again if another worker extended it meanwhile."""
+        until = max(at_least_until, self._until)
+        while (wait := until - clock()) > 0:
+            sleep(wait)
+            later = max(at_least_until, self._until)
+            if later == until:
+                return
+            until = later
+
+
+@dataclass(frozen=True)
+class _ActiveCall:
+    budget: TimeBudget
+    pause: ApiPause
+
+
+# The call in progress. The Retry object lives in the session's adapter, once per container, while the time left
+# belongs to one invocation and the pause to every worker of the container.
+_ACTIVE_CALL: ContextVar[_ActiveCall | None] = ContextVar("weather_api_call", default=None)
 
 
 class BudgetedRetry(Retry):
-    """A urllib3 Retry that gives up instead of waiting, when the wait (Retry-After or backoff) would not fit
-    in the invocation's remaining time; urllib3 then returns the last response, or raises for a connection
-    error, and the caller reports it."""
+    """A urllib3 Retry that gives up instead of waiting, when the wait (Retry-After or backoff, or a pause another
+    worker's 429 asked for) would not fit in the invocation's remaining time; urllib3 then returns the last
+    response, or raises for a connection error, and the caller reports it."""
 
     next_wait: float = 0.0
-    """What `sleep()` waits; decided, and checked against the budget, when the retry is counted."""
+    """What this retry's own wait is (Retry-After or backoff); decided, and checked against the budget, when the
+    retry is counted."""
+    decided_at: float = 0.0
 
     def __init__(self, *args: Any, sleep: Callable[[float], None] = time.sleep, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -68,13 +110,22 @@ class BudgetedRetry(Retry):
         _pool: ConnectionPool | None = None,
         _stacktrace: TracebackType | None = None,
     ) -> Self:
+        call = _ACTIVE_CALL.get()
+        retry_after = self._retry_after(response)
+        if call is not None and retry_after:
+            # Before anything else (even running out of retries): the API asked every caller to wait.
+            call.pause.hold_until(call.budget.clock() + retry_after)
         retry = super().increment(method, url, response, error, _pool, _stacktrace)
-        retry.next_wait = retry._planned_wait(response)
-        budget = _ACTIVE_BUDGET.get()
-        remaining = budget.remaining() if budget is not None else float("inf")
-        if retry.next_wait >= remaining:
+        retry.next_wait = retry_after or retry.get_backoff_time()
+        if call is None:
+            retry.decided_at, wait, remaining = 0.0, retry.next_wait, float("inf")
+        else:
+            retry.decided_at = call.budget.clock()
+            wait = max(retry.next_wait, call.pause.remaining(call.budget.clock))
+            remaining = call.budget.remaining()
+        if wait >= remaining:
             reason = error or ResponseError(
-                f"the next attempt would start {retry.next_wait:.1f} s from now; {remaining:.1f} s are left"
+                f"the next attempt would start {wait:.1f} s from now; {remaining:.1f} s are left"
             )
             raise MaxRetryError(_pool, url, reason) from reason  # type: ignore[arg-type]
         logger.info(
@@ -82,21 +133,23 @@ class BudgetedRetry(Retry):
             extra={
                 "status": response.status if response is not None else None,
                 "error": type(error).__name__ if error is not None else None,
-                "wait_seconds": round(retry.next_wait, 3),
+                "wait_seconds": round(wait, 3),
             },
         )
         return retry
 
     def sleep(self, response: BaseHTTPResponse | None = None) -> None:
-        if self.next_wait > 0:
-            self._sleep(self.next_wait)
+        call = _ACTIVE_CALL.get()
+        if call is None:
+            if self.next_wait > 0:
+                self._sleep(self.next_wait)
+            return
+        call.pause.wait(call.budget.clock, self._sleep, at_least_until=self.decided_at + self.next_wait)
 
-    def _planned_wait(self, response: BaseHTTPResponse | None) -> float:
-        if self.respect_retry_after_header and response is not None:
-            retry_after = self.get_retry_after(response)
-            if retry_after:
-                return retry_after
-        return self.get_backoff_time()
+    def _retry_after(self, response: BaseHTTPResponse | None) -> float | None:
+        if not self.respect_retry_after_header or response is None:
+            return None
+        return self.get_retry_after(response) or None
 
 
 def default_retry(sleep: Callable[[float], None] = time.sleep) -> BudgetedRetry:
@@ -119,12 +172,13 @@ def default_retry(sleep: Callable[[float], None] = time.sleep) -> BudgetedRetry:
     )
 
 
-def build_session(retry: Retry | None = None) -> requests.Session:
-    """The container's one Session: pooled connections, and retries mounted for both schemes."""
+def build_session(retry: Retry | None = None, *, pool_size: int = DEFAULT_API_CONCURRENCY) -> requests.Session:
+    """The container's one Session: retries mounted for both schemes, and a pool of `pool_size` connections per
+    host, one per worker, so that no worker opens a connection the pool would then throw away."""
     session = requests.Session()
     # No proxies, CA bundles or .netrc from the environment: a .netrc entry would replace the Authorization header.
     session.trust_env = False
-    adapter = HTTPAdapter(max_retries=retry if retry is not None else default_retry())
+    adapter = HTTPAdapter(max_retries=retry if retry is not None else default_retry(), pool_maxsize=pool_size)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
@@ -147,18 +201,32 @@ class WeatherApi:
         *,
         connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
         read_timeout: float = READ_TIMEOUT_SECONDS,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """`sleep` waits out a pause another request's Retry-After asked for (the session's Retry has its own)."""
         self._url = base_url.rstrip("/") + WEATHER_PATH
         self._session = session
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
+        self._sleep = sleep
+        self._pause = ApiPause()
 
     def fetch(self, city: str, key: ApiKey, budget: TimeBudget) -> WeatherReport:
-        """The city's readings. ApiKeyRejectedError on 401/403, WeatherApiError on anything else unusable."""
+        """The city's readings. ApiKeyRejectedError on 401/403, WeatherApiError on anything else unusable.
+
+        Safe to call from several threads at once: they share the session's pool and the API's pause."""
+        pause = self._pause.remaining(budget.clock)
+        if pause > 0:
+            if pause >= budget.remaining():
+                raise WeatherApiError(
+                    f"the weather API asked for a pause of {pause:.1f} s more before asking about {city!r}; "
+                    f"{budget.remaining():.1f} s are left"
+                )
+            self._pause.wait(budget.clock, self._sleep)
         remaining = budget.remaining()
         if remaining <= 0:
             raise WeatherApiError(f"no time left to ask the weather API about {city!r}")
-        token = _ACTIVE_BUDGET.set(budget)
+        token = _ACTIVE_CALL.set(_ActiveCall(budget, self._pause))
         try:
             response = self._session.get(
                 self._url,
@@ -171,7 +239,7 @@ class WeatherApi:
         except requests.RequestException as exc:
             raise WeatherApiError(f"weather API request for {city!r} failed: {_failure_name(exc)}") from exc
         finally:
-            _ACTIVE_BUDGET.reset(token)
+            _ACTIVE_CALL.reset(token)
         with response:
             if response.status_code in REJECTED_KEY_STATUSES:
                 raise ApiKeyRejectedError(f"weather API answered {response.status_code} for {city!r}")

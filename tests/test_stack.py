@@ -107,8 +107,13 @@ def test_the_execution_role_grants_one_table_one_secret_and_its_own_logs():
 
 
 def test_every_secret_arn_pattern_ends_in_the_six_character_suffix(run):
-    # Metric filters match what a caller passes as SecretId (name, partial or full ARN); they grant nothing.
-    skipped = ("aws:lambda/function:Function", "aws:cloudwatch/logMetricFilter:LogMetricFilter")
+    # Metric filters and saved queries match what a caller passes as SecretId (name, partial or full ARN); they
+    # grant nothing.
+    skipped = (
+        "aws:lambda/function:Function",
+        "aws:cloudwatch/logMetricFilter:LogMetricFilter",
+        "aws:cloudwatch/queryDefinition:QueryDefinition",
+    )
     text = json.dumps([to_jsonable(dict(r.inputs)) for r in run.resources if r.type not in skipped])
     patterns = re.findall(r"arn:aws:secretsmanager:[^\"\\]+", text)
 
@@ -207,8 +212,17 @@ def test_exports_for_operators():
         "alarmTopicArn",
         "dashboardName",
         "auditLogGroupName",
+        "secretAudience",
     }
     assert first.outputs["secretName"] == "keyless-ingest/prod/weather-api-key"
+    # What the unexpected-read alarm watches, known at the first preview (tools.secret_access --stack reads it).
+    assert first.outputs["secretAudience"] == {
+        "partition": "aws",
+        "region": "eu-west-1",
+        "accountId": ACCOUNT,
+        "secretName": "keyless-ingest/prod/weather-api-key",
+        "readerRoleArns": [f"arn:aws:iam::{ACCOUNT}:role/keyless-ingest-prod-ingest-exec"],
+    }
     assert first.outputs["secretArn"] is UNKNOWN
     assert full.outputs["secretArn"].startswith(
         f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:keyless-ingest/prod/weather-api-key-"

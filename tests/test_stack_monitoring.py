@@ -10,6 +10,7 @@ import pytest
 
 from components.aws_context import AwsContext
 from components.monitoring_model import SecretReads
+from components.secret_audience import SecretAudience
 from tests.stack_inspection import ACCOUNT, REGION, document, of_type, only, statements
 from tools.policy_client import analyze
 from tools.preview import PreviewError, ProgramRun, run_program
@@ -37,12 +38,13 @@ def alarms(run: ProgramRun) -> dict[str, dict[str, Any]]:
 @pytest.mark.parametrize("stack", ["prod", "dev"])
 def test_unexpected_reads_of_the_stacks_secret_by_anyone_but_the_function_raise_an_alarm(stack):
     run = preview(stack)
-    reads = SecretReads(AwsContext("aws", REGION, ACCOUNT), f"keyless-ingest/{stack}/weather-api-key")
+    context = AwsContext("aws", REGION, ACCOUNT)
+    reads = SecretReads(SecretAudience.of(context, f"keyless-ingest/{stack}/weather-api-key", [exec_role(stack)]))
 
     unexpected = only(run, FILTER, "secret-access-unexpected-secret-reads").inputs
     alarm = alarms(run)["unexpected-secret-reads"]
 
-    assert unexpected["pattern"] == reads.reads_by_others([exec_role(stack)])
+    assert unexpected["pattern"] == reads.reads_by_others()
     assert (alarm["namespace"], alarm["metricName"]) == (
         unexpected["metricTransformation"]["namespace"],
         unexpected["metricTransformation"]["name"],

@@ -1,8 +1,8 @@
-"""The Lambda deployment bundle: handler/*.py plus `requests` and its dependencies, for python3.12 on arm64.
+"""The Lambda deployment bundle: handler/*.py plus `requests` and its dependencies, pure Python, for python3.12.
 
 Deterministic: entries sorted, fixed timestamps and permissions, nothing machine-specific (no bytecode, no
-console scripts with this machine's interpreter path, no pip RECORD listing them), so the same inputs give the
-same bytes and the same hash, and Pulumi sees no spurious update. boto3 is not bundled: the runtime has it.
+console scripts with this machine's interpreter path, each pip RECORD cut to the files shipped), so the same inputs
+give the same bytes and the same hash, and Pulumi sees no spurious update. boto3 is not bundled: the runtime has it.
 
 Cached under build/lambda/: the installed dependencies by a hash of handler/requirements.txt and this module
 (which holds the target platform), the zip by a hash of those and the handler code, so a repeated build neither
@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import base64
+import csv
 import hashlib
+import io
 import os
 import shutil
 import stat
@@ -28,25 +30,39 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-# The Lambda's runtime and architecture; pip picks wheels for them whatever machine builds the bundle.
+# Pure-Python wheels for the Lambda's Python, whatever machine builds the bundle. Nothing compiled: the bundle then
+# runs on arm64 and x86_64 alike, and charset_normalizer comes as its 69 KB py3-none-any wheel rather than its
+# mypyc build (two .so files, 682 KB, 41% of the bundle), which requests does not need to parse JSON answers.
 PIP_TARGET_ARGS = (
     "--only-binary=:all:",
     "--platform",
-    "manylinux2014_aarch64",
+    "any",
     "--python-version",
     "3.12",
     "--implementation",
-    "cp",
+    "py",
     "--abi",
-    "cp312",
+    "none",
 )
 # The earliest time a zip entry can carry.
 FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = stat.S_IFREG | 0o644
 # Left out of the zip: bytecode, console scripts (their shebang is this machine's interpreter) and pip's
-# bookkeeping (RECORD lists those scripts with their hashes).
+# install markers. Each RECORD ships, cut to the rows of files the zip holds (so it never lists those scripts):
+# its sha256 per file lets the policy pack skip exactly the third-party files installed unchanged.
 _EXCLUDED_DIRECTORIES = frozenset({"__pycache__", "bin"})
-_EXCLUDED_DIST_INFO_FILES = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
+_EXCLUDED_DIST_INFO_FILES = frozenset({"INSTALLER", "REQUESTED", "direct_url.json"})
+# Modules that cannot run in the Lambda, left out (paths in the install, a trailing slash for a whole package).
+# Nothing imports them there: requests imports urllib3's socks support inside a try (ImportError means "no SOCKS")
+# and pyopenssl only where the ssl module lacks SNI; urllib3 loads emscripten only under Pyodide.
+# Left in, socks.py would be imported on every cold start only to fail for want of PySocks.
+UNUSABLE_MODULES = {
+    "urllib3/contrib/emscripten/": "urllib3's backend for Pyodide in a browser",
+    "urllib3/contrib/pyopenssl.py": "needs pyOpenSSL, not bundled; only for an ssl module without SNI",
+    "urllib3/contrib/socks.py": "needs PySocks, not bundled",
+    "charset_normalizer/cli/": "the normalizer command-line tool",
+    "charset_normalizer/__main__.py": "the normalizer command-line tool",
+}
 
 
 @dataclass(frozen=True)
@@ -137,8 +153,27 @@ def _dependency_files(dependencies_dir: Path) -> dict[str, Path]:
             continue
         if relative.parent.name.endswith(".dist-info") and relative.name in _EXCLUDED_DIST_INFO_FILES:
             continue
+        if any(_within(relative.as_posix(), module) for module in UNUSABLE_MODULES):
+            continue
         files[relative.as_posix()] = path
+    for name, path in files.items():
+        if name.endswith(".dist-info/RECORD"):
+            _keep_shipped_rows(path, files)
     return files
+
+
+def _keep_shipped_rows(record: Path, shipped: dict[str, Path]) -> None:
+    """Rewrite a RECORD (in the cached install) to the rows of files the zip ships; idempotent, rows kept in order."""
+    rows = list(csv.reader(io.StringIO(record.read_text(encoding="utf-8"))))
+    kept = [row for row in rows if row and row[0] in shipped]
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(kept)
+    if buffer.getvalue() != record.read_text(encoding="utf-8"):
+        record.write_text(buffer.getvalue(), encoding="utf-8")
+
+
+def _within(name: str, module: str) -> bool:
+    return name.startswith(module) if module.endswith("/") else name == module
 
 
 def _refuse_shadowing(code: Iterable[tuple[str, Path]], dependencies: dict[str, Path]) -> None:

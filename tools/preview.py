@@ -31,6 +31,7 @@ from typing import Any
 
 from tools import policy_preview
 from tools.errors import PreviewError
+from tools.invoke_answers import ACCOUNT_ID
 from tools.policy_client import PolicyPackError
 from tools.program_env import REPO_ROOT, install, run_program
 from tools.program_run import ProgramRun, run_under_mocks
@@ -41,8 +42,10 @@ EXIT_OK, EXIT_PROGRAM_ERROR = 0, 2
 
 # The names other modules and tests import from `tools.preview`, the preview's entry point.
 __all__ = [
+    "ACCOUNT_ID",
     "EXIT_OK",
     "EXIT_PROGRAM_ERROR",
+    "REPO_ROOT",
     "PreviewError",
     "ProgramRun",
     "build_parser",

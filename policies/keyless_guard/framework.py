@@ -9,15 +9,22 @@ show them.
 Each rule is wrapped so that it cannot crash the pack: an unexpected exception (malformed props, a rule bug) is
 reported as a violation of that rule, so nothing passes unchecked, and the message names only the exception type,
 never a value. `UnknownValueError` passes through so the SDK reports its "can't run during preview" advisory.
+
+The props are converted once per request and shared by every rule that runs on it (`SHARED_RESOURCE`,
+`SHARED_STACK`, set by `keyless_guard.server` while it serves a request); rules read them and never modify them.
+Without that server (a rule's policy run by the stock SDK), each rule converts the SDK's own props.
 """
 
 from __future__ import annotations
 
+import heapq
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cached_property
+from operator import itemgetter
 from typing import Any, Final
 
 from pulumi_policy import (
@@ -61,7 +68,29 @@ class Stack:
     resources: tuple[Resource, ...]
 
     def of_type(self, *types: str) -> Iterator[Resource]:
-        return (r for r in self.resources if r.type in types)
+        """The resources of these types, in stack order."""
+        runs = [self._by_type.get(type_, []) for type_ in dict.fromkeys(types)]
+        return (resource for _, resource in heapq.merge(*runs, key=itemgetter(0)))
+
+    @cached_property
+    def _by_type(self) -> dict[str, list[tuple[int, Resource]]]:
+        index: dict[str, list[tuple[int, Resource]]] = {}
+        for position, resource in enumerate(self.resources):
+            index.setdefault(resource.type, []).append((position, resource))
+        return index
+
+    def referrers(self, urn: str, prop: str) -> list[Resource]:
+        """The resources whose `prop` was computed from `urn` (the engine's property dependencies), in stack order."""
+        return self._referrers.get((prop, urn), [])
+
+    @cached_property
+    def _referrers(self) -> dict[tuple[str, str], list[Resource]]:
+        index: dict[tuple[str, str], list[Resource]] = {}
+        for resource in self.resources:
+            for prop, urns in resource.property_dependencies.items():
+                for urn in dict.fromkeys(urns):
+                    index.setdefault((prop, urn), []).append(resource)
+        return index
 
     def by_urn(self, urn: str) -> Resource | None:
         return self._index.get(urn)
@@ -108,6 +137,11 @@ StackReport = Callable[[str, str], None]
 """Report a violation: (message, urn of the offending resource)."""
 ResourceCheck = Callable[[Resource, Report], None]
 StackCheck = Callable[[Stack, StackReport], None]
+
+SHARED_RESOURCE: ContextVar[Callable[[], Resource] | None] = ContextVar("keyless_guard_resource", default=None)
+"""While an Analyze request is served: the resource, converted once (on first call) for every rule."""
+SHARED_STACK: ContextVar[Stack | None] = ContextVar("keyless_guard_stack", default=None)
+"""While an AnalyzeStack request is served: the stack, converted once for every rule."""
 
 
 @dataclass(frozen=True)
@@ -177,9 +211,8 @@ class ResourceRule(Rule):
     def _validate(self, args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         if args.resource_type not in self.resource_types:
             return
-        resource = Resource(args.resource_type, args.name, args.urn, _props(args.props))
         self._guarded(
-            lambda: self.check(resource, lambda message: report_violation(message, args.urn)),
+            lambda: self.check(_resource(args), lambda message: report_violation(message, args.urn)),
             args.urn,
             report_violation,
         )
@@ -195,8 +228,19 @@ class StackRule(Rule):
         return StackValidationPolicy(validate=self._validate, **self._metadata())
 
     def _validate(self, args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        stack = Stack(tuple(_from_policy_resource(r) for r in args.resources))
+        shared = SHARED_STACK.get()
+        stack = shared if shared is not None else Stack(tuple(_from_policy_resource(r) for r in args.resources))
         self._guarded(lambda: self.check(stack, report_violation), None, report_violation)
+
+
+def _resource(args: ResourceValidationArgs) -> Resource:
+    shared = SHARED_RESOURCE.get()
+    if shared is None:
+        return Resource(args.resource_type, args.name, args.urn, _props(args.props))
+    resource = shared()
+    if resource.urn != args.urn:  # cannot happen: the server sets it for this very request; fail closed if it does
+        raise RuntimeError("the shared resource is not the one being analyzed")
+    return resource
 
 
 def _props(props: Any) -> dict[str, Any]:

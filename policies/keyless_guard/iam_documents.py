@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Final
 
 from keyless_guard.values import known
@@ -131,10 +132,23 @@ def parse_document(value: Any, *path: str | int) -> list[Statement]:
     """Statements of the policy document `value` (JSON text or object); raises if unknown or malformed."""
     value = known(value, *path)
     if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError as exc:
-            raise PolicyDocumentError("is not valid JSON") from exc
+        parsed = _parse_text(value)
+        if isinstance(parsed, PolicyDocumentError):
+            raise PolicyDocumentError(str(parsed))
+        return list(parsed)
+    return _parse_object(value)
+
+
+@lru_cache(maxsize=512)
+def _parse_text(text: str) -> tuple[Statement, ...] | PolicyDocumentError:
+    """A JSON document parsed once for every rule that reads it (the same role is read by five rules)."""
+    try:
+        return tuple(_parse_object(json.loads(text)))
+    except ValueError as exc:  # json's JSONDecodeError and our PolicyDocumentError
+        return exc if isinstance(exc, PolicyDocumentError) else PolicyDocumentError("is not valid JSON")
+
+
+def _parse_object(value: Any) -> list[Statement]:
     if not isinstance(value, dict):
         raise PolicyDocumentError("is not a JSON object")
     statements = value.get("Statement")

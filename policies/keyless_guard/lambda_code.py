@@ -280,12 +280,13 @@ def file_findings(name: str, data: bytes) -> list[Finding]:
     return sorted(findings, key=lambda f: (f.line, f.kind))
 
 
-def bundle_scan(archive: Any) -> BundleScan:
+def bundle_scan(archive: Any, *, skip_unchanged_installed: bool = True) -> BundleScan:
     """Scan every file of a Pulumi archive or asset.
 
     Left out on purpose: compiled code and images (`_SKIPPED_SUFFIXES`), pip's metadata files under `.dist-info/`, and
     files a `.dist-info/RECORD` in the same bundle lists with the same sha256: a file pip installed unchanged holds
     nothing this project baked in. A third-party file that was edited no longer matches its RECORD and is scanned.
+    `skip_unchanged_installed=False` scans those too (the benchmark's baseline).
     """
     scan = BundleScan()
     entries = list(_Reader(scan).archive(archive))
@@ -293,7 +294,7 @@ def bundle_scan(archive: Any) -> BundleScan:
     for entry in entries:
         if entry.name.endswith(_SKIPPED_SUFFIXES) or _is_package_metadata(entry.name):
             continue
-        if recorded.get(entry.name) == _urlsafe_sha256(entry.data):
+        if skip_unchanged_installed and recorded.get(entry.name) == _urlsafe_sha256(entry.data):
             scan.unchanged_installed_files += 1
             continue
         scan.findings.extend((entry.name, finding) for finding in file_findings(entry.name, entry.data))

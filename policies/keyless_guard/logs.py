@@ -58,12 +58,14 @@ def _name(log_group: Resource) -> str:
     equivalent="none in Checkov or cdk-nag (Lambda creates a never-expiring group by itself)",
 )
 def lambda_log_group(stack: Stack, report: StackReport) -> None:
-    groups = list(stack.of_type(LOG_GROUP))
+    by_name: dict[str, list[Resource]] = {}
+    for group in stack.of_type(LOG_GROUP):
+        by_name.setdefault(_name(group), []).append(group)
 
     def judge(function: Resource) -> None:
-        names = _log_group_names(function)
-        wired = set(function.property_dependencies.get("loggingConfig", ()))
-        matches = [g for g in groups if g.urn in wired or _name(g) in names]
+        wired = [g for g in map(stack.by_urn, function.property_dependencies.get("loggingConfig", ())) if g is not None]
+        named = [g for name in _log_group_names(function) for g in by_name.get(name, [])]
+        matches = [g for g in {g.urn: g for g in (*wired, *named)}.values() if g.type == LOG_GROUP]
         if not matches:
             known(function.props.get("name"), "name")  # an unknown name cannot be matched: advisory, not a pass
             report(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Final
 
 from pulumi_policy import EnforcementLevel, Severity
@@ -70,7 +70,7 @@ def names_reader_roles(policy: Resource) -> bool:
     return bool(readers) and all(s.principals and all(_ROLE_PRINCIPAL.match(p) for p in s.principals) for s in readers)
 
 
-def _policies_of(stack: Stack, secret: Resource) -> Iterator[Resource]:
+def _policies_of(stack: Stack, secret: Resource, by_secret_arn: Mapping[str, list[Resource]]) -> Iterator[Resource]:
     """The secret itself if it carries an inline policy, and every SecretPolicy bound to it.
 
     A SecretPolicy's secretArn is the secret's computed ARN, unknown at the first preview, so the binding is read
@@ -78,11 +78,10 @@ def _policies_of(stack: Stack, secret: Resource) -> Iterator[Resource]:
     """
     if secret.props.get("policy") is not None:
         yield secret
-    for policy in stack.of_type(SECRET_POLICY):
-        bound = secret.urn in policy.property_dependencies.get("secretArn", ())
-        arn = policy.props.get("secretArn")
-        if bound or (isinstance(arn, str) and arn == secret.props.get("arn")):
-            yield policy
+    bound = [policy for policy in stack.referrers(secret.urn, "secretArn") if policy.type == SECRET_POLICY]
+    arn = secret.props.get("arn")
+    by_arn = by_secret_arn.get(arn, []) if isinstance(arn, str) else []
+    yield from {policy.urn: policy for policy in (*bound, *by_arn)}.values()
 
 
 @stack_rule(
@@ -94,9 +93,14 @@ def _policies_of(stack: Stack, secret: Resource) -> Iterator[Resource]:
     equivalent="cdk-nag none; Checkov none (resource policies are not checked)",
 )
 def secret_requires_resource_policy(stack: Stack, report: StackReport) -> None:
+    by_secret_arn: dict[str, list[Resource]] = {}
+    for policy in stack.of_type(SECRET_POLICY):
+        arn = policy.props.get("secretArn")
+        if isinstance(arn, str):
+            by_secret_arn.setdefault(arn, []).append(policy)
 
     def judge(secret: Resource) -> None:
-        policies = list(_policies_of(stack, secret))
+        policies = list(_policies_of(stack, secret, by_secret_arn))
         if not policies:
             report("This secret has no resource policy. Add one naming the reader roles.", secret.urn)
         elif not any(names_reader_roles(p) for p in policies):

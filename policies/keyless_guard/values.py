@@ -11,9 +11,31 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
-from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
+from pulumi_policy.proxy import (
+    UNKNOWN_ARCHIVE_VALUE,
+    UNKNOWN_ARRAY_VALUE,
+    UNKNOWN_ASSET_VALUE,
+    UNKNOWN_BOOLEAN_VALUE,
+    UNKNOWN_NUMBER_VALUE,
+    UNKNOWN_OBJECT_VALUE,
+    UNKNOWN_STRING_VALUE,
+    UnknownValueError,
+)
+
+UNKNOWN_SENTINELS: Final = frozenset(
+    {
+        UNKNOWN_BOOLEAN_VALUE,
+        UNKNOWN_NUMBER_VALUE,
+        UNKNOWN_STRING_VALUE,
+        UNKNOWN_ARRAY_VALUE,
+        UNKNOWN_ASSET_VALUE,
+        UNKNOWN_ARCHIVE_VALUE,
+        UNKNOWN_OBJECT_VALUE,
+    }
+)
+"""The engine's unknown sentinels, one per type (the set pulumi_policy's proxy checks)."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +53,17 @@ def plain(value: Any) -> Any:
         return {str(key): _read(value, key) for key in value}
     if isinstance(value, Sequence):
         return [_read(value, index) for index in range(len(value))]
+    return value
+
+
+def marked(value: Any) -> Any:
+    """The same plain copy made from deserialized engine values (no proxies): unknown sentinels become `Unknown`."""
+    if isinstance(value, str):
+        return Unknown(value) if value in UNKNOWN_SENTINELS else value
+    if isinstance(value, dict):
+        return {str(key): marked(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [marked(item) for item in value]
     return value
 
 

@@ -15,28 +15,33 @@ from components.monitoring_model import (
     SecretReads,
     read_spike_threshold,
 )
+from components.secret_audience import SecretAudience
 from secret_cache import DEFAULT_JITTER_RATIO
 from tests.stack_inspection import ACCOUNT, REGION
 
 CONTEXT = AwsContext("aws", REGION, ACCOUNT)
 SECRET_ARN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:team/api-key"
-READS = SecretReads(CONTEXT, "team/api-key")
+READERS = (f"arn:aws:iam::{ACCOUNT}:role/fn-exec", f"arn:aws:iam::{ACCOUNT}:role/rotator")
+READS = SecretReads(SecretAudience.of(CONTEXT, "team/api-key", READERS))
 ON_THIS_SECRET = (
     '($.eventSource = "secretsmanager.amazonaws.com") && ($.eventName = "GetSecretValue") && '
+    f'($.awsRegion = "{REGION}") && '
     f'(($.requestParameters.secretId = "team/api-key") || ($.requestParameters.secretId = "{SECRET_ARN}") || '
     f'($.requestParameters.secretId = "{SECRET_ARN}-*"))'
 )
 ISSUER = "$.userIdentity.sessionContext.sessionIssuer.arn"
 
 
-def test_every_read_names_the_secret_by_name_partial_arn_and_full_arn():
+def test_every_read_names_the_secret_by_name_partial_arn_and_full_arn_in_its_region():
+    """A multi-region trail also records reads of a same-named secret in other regions; `awsRegion` keeps them out
+    (record field: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html)."""
     assert READS.every_read() == "{ " + ON_THIS_SECRET + " }"
 
 
 def test_reads_by_others_excludes_exactly_the_reader_roles_and_catches_principals_without_a_role():
-    readers = [f"arn:aws:iam::{ACCOUNT}:role/fn-exec", f"arn:aws:iam::{ACCOUNT}:role/rotator"]
+    readers = READERS
 
-    assert READS.reads_by_others(readers) == (
+    assert READS.reads_by_others() == (
         "{ " + ON_THIS_SECRET + f" && (({ISSUER} NOT EXISTS) || "
         f'(({ISSUER} != "{readers[0]}") && ({ISSUER} != "{readers[1]}"))) }}'
     )
@@ -52,7 +57,7 @@ def test_throttled_reads_are_the_given_roles_throttling_errors():
 
 def test_reads_by_others_needs_a_reader():
     with pytest.raises(ValueError, match="at least one reader"):
-        READS.reads_by_others([])
+        SecretReads(SecretAudience.of(CONTEXT, "team/api-key", [])).reads_by_others()
 
 
 @pytest.mark.parametrize("value", ['a"b', "a\\b", "a b", ""])
@@ -65,7 +70,7 @@ def test_a_pattern_longer_than_cloudwatch_accepts_is_refused():
     readers = [f"arn:aws:iam::{ACCOUNT}:role/{'r' * 60}-{n}" for n in range(8)]
 
     with pytest.raises(ValueError, match=f"CloudWatch accepts {MAX_PATTERN_LENGTH}"):
-        READS.reads_by_others(readers)
+        SecretReads(SecretAudience.of(CONTEXT, "team/api-key", readers)).reads_by_others()
 
 
 def test_the_model_uses_the_handlers_cache_jitter():

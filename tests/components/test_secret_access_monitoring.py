@@ -7,6 +7,7 @@ import pytest
 from components.aws_context import AwsContext
 from components.monitoring_model import AlarmThresholds, SecretReads
 from components.secret_access_monitoring import SecretAccessMonitoring, SecretAccessMonitoringArgs
+from components.secret_audience import SecretAudience
 from tests.stack_inspection import (
     ACCOUNT,
     REGION,
@@ -61,17 +62,19 @@ def alarms_by_name(run: ProgramRun) -> dict[str, Mapping[str, Any]]:
 
 def test_filters_read_the_trail_log_group_and_name_the_secret_and_exactly_the_readers():
     run, monitoring = build()
-    reads = SecretReads(CONTEXT, "ki/prod/api-key")
+    reads = SecretReads(SecretAudience.of(CONTEXT, "ki/prod/api-key", [ROLE, ROTATOR]))
 
     filters = {f.inputs["name"]: f.inputs for f in of_type(run, FILTER)}
 
     assert {name: (f["logGroupName"], f["pattern"]) for name, f in filters.items()} == {
         "ki-prod-secret-reads": ("org-trail/management-events", reads.every_read()),
-        "ki-prod-unexpected-secret-reads": ("org-trail/management-events", reads.reads_by_others([ROLE, ROTATOR])),
+        "ki-prod-unexpected-secret-reads": ("org-trail/management-events", reads.reads_by_others()),
         "ki-prod-secret-read-throttles": ("org-trail/management-events", reads.throttled_reads_by(ROLE)),
     }
+    assert monitoring.audience == SecretAudience.of(CONTEXT, "ki/prod/api-key", [ROLE, ROTATOR])
     assert monitoring.unexpected_reads_pattern == (
         '{ ($.eventSource = "secretsmanager.amazonaws.com") && ($.eventName = "GetSecretValue") && '
+        f'($.awsRegion = "{REGION}") && '
         '(($.requestParameters.secretId = "ki/prod/api-key") || '
         f'($.requestParameters.secretId = "arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:ki/prod/api-key") || '
         f'($.requestParameters.secretId = "arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:ki/prod/api-key-*")) && '

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,12 +15,18 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
-from moto.server import ThreadedMotoServer
 from pytest_httpserver import HTTPServer
 
 import app
 import json_logging
 from secret_cache import ApiKey
+from tests.fake_aws import (
+    CLEARED_AWS_ENVIRONMENT,
+    FAKE_AWS_ENVIRONMENT,
+    start_moto_server,
+    take_down,
+    use_fake_aws,
+)
 from tests.handler.doubles import FakeClock, OperationRecorder, count_leaks
 from tests.handler.fake_weather_api import FakeWeatherApi
 
@@ -29,59 +34,28 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
-REGION = "eu-west-1"
-FAKE_AWS_ENVIRONMENT = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_REGION": REGION,
-    "AWS_EC2_METADATA_DISABLED": "true",
-    "AWS_CONFIG_FILE": os.devnull,
-    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-}
-# Anything that could point a client at a real account or another endpoint.
-CLEARED_AWS_ENVIRONMENT = (
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_ROLE_ARN",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_ENDPOINT_URL_SECRETS_MANAGER",
-    "AWS_ENDPOINT_URL_DYNAMODB",
-    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+HANDLER_ENVIRONMENT = (
+    "SECRET_ID",
+    "TABLE_NAME",
+    "API_BASE_URL",
+    "SECRET_CACHE_TTL_SECONDS",
+    "LOG_LEVEL",
+    "API_CONCURRENCY",
 )
-HANDLER_ENVIRONMENT = ("SECRET_ID", "TABLE_NAME", "API_BASE_URL", "SECRET_CACHE_TTL_SECONDS", "LOG_LEVEL")
-
-
-def start_moto_server() -> tuple[ThreadedMotoServer, str]:
-    """A moto server on a free port of 127.0.0.1. Every moto server of a process shares one in-memory AWS."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    return server, f"http://{host}:{port}"
-
-
-def take_down(server: ThreadedMotoServer) -> None:
-    """Stop the server and close its socket, so connections are refused as by an unreachable endpoint.
-    (`stop()` alone leaves the socket listening: connections would hang until the read timeout.)"""
-    server.stop()
-    assert server._server is not None
-    server._server.server_close()
 
 
 @pytest.fixture(scope="package", autouse=True)
 def moto_endpoint() -> Iterator[str]:
     """Moto in server mode on 127.0.0.1, and an environment in which every boto3 client talks to it."""
     with pytest.MonkeyPatch.context() as patch:
-        for name in CLEARED_AWS_ENVIRONMENT + HANDLER_ENVIRONMENT:
+        for name in (*CLEARED_AWS_ENVIRONMENT, *FAKE_AWS_ENVIRONMENT, *HANDLER_ENVIRONMENT):
             patch.delenv(name, raising=False)
-        for name, value in FAKE_AWS_ENVIRONMENT.items():
-            patch.setenv(name, value)
         server, endpoint = start_moto_server()
-        # botocore's own endpoint override, the one the handler honours without any setting of its own.
-        patch.setenv("AWS_ENDPOINT_URL", endpoint)
+        # Set through monkeypatch, so that pytest restores every name afterwards.
+        fake: dict[str, str] = {}
+        use_fake_aws(fake, endpoint)
+        for name, value in fake.items():
+            patch.setenv(name, value)
         yield endpoint
         take_down(server)
 
@@ -226,6 +200,7 @@ def weather_api(weather_server: HTTPServer, secret: StoredSecret) -> Iterator[Fa
     weather_server.clear()
     weather_server.expect_request("/v1/weather", method="GET").respond_with_handler(fake)
     yield fake
+    fake.close()
     weather_server.check_handler_errors()
 
 

@@ -7,9 +7,11 @@ stdout, stderr or a log record; a failing guard fails the test.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -58,12 +60,19 @@ def invoke(event: object, context: FakeContext | None = None) -> dict[str, objec
     return app.lambda_handler(event, context or FakeContext())
 
 
-def handler_with_clock(clock: FakeClock) -> Callable[[object], dict[str, object]]:
-    """The handler as lambda_handler builds it, but on a fake clock, for tests about time (TTL, rate limits)."""
+def handler_with_clock(
+    clock: FakeClock, *, sleep: Callable[[float], None] | None = None
+) -> Callable[..., dict[str, object]]:
+    """The handler as lambda_handler builds it, but on a fake clock, for tests about time (TTL, rate limits,
+    retries): every wait goes to `sleep`, by default the clock's own, which moves the clock instead of waiting."""
     settings = Settings.from_environ(os.environ)
     json_logging.configure(settings.log_level)
-    function = app.IngestFunction.from_settings(settings, clock=clock)
-    return lambda event: function.handle(event, FakeContext(clock=clock))
+    function = app.IngestFunction.from_settings(settings, clock=clock, sleep=sleep or clock.sleep)
+
+    def handle(event: object, *, request_id: str = "req-1", remaining_millis: int = 30_000) -> dict[str, object]:
+        return function.handle(event, FakeContext(request_id, remaining_millis, clock=clock))
+
+    return handle
 
 
 def stored(city: str) -> list[dict[str, Any]]:
@@ -207,11 +216,16 @@ def test_a_forced_refresh_within_a_second_of_the_last_fetch_makes_no_call(
 
 def test_429_and_500_are_retried_until_the_api_answers(weather_api: FakeWeatherApi, table: StoredTable) -> None:
     weather_api.then_answer(429, {"Retry-After": "1"}).then_answer(500)
+    clock = FakeClock()
 
-    assert invoke({"city": "Seville"}) == {"status": "ok", "items": 2}
+    assert handler_with_clock(clock)({"city": "Seville"}) == {"status": "ok", "items": 2}
 
     assert weather_api.statuses == [429, 500, 200]
     assert table.items() == stored("Seville")
+    # The Retry-After, then the second retry's backoff (0.5 s plus up to 0.25 s of jitter): waited on the fake clock.
+    assert len(clock.sleeps) == 2
+    assert clock.sleeps[0] == 1.0
+    assert 0.5 <= clock.sleeps[1] <= 0.75
 
 
 def test_an_api_that_keeps_failing_raises_and_writes_nothing(
@@ -219,9 +233,10 @@ def test_an_api_that_keeps_failing_raises_and_writes_nothing(
 ) -> None:
     for _ in range(4):
         weather_api.then_answer(503, {"Retry-After": "0"})
+    clock = FakeClock()
 
     with pytest.raises(WeatherApiError, match=r"^weather API answered 503 \(Retry-After: 0\) for 'Seville'$"):
-        invoke({"city": "Seville"}, FakeContext(aws_request_id="req-9"))
+        handler_with_clock(clock)({"city": "Seville"}, request_id="req-9")
 
     assert handler_operations.calls == [GET_SECRET]
     errors = [line for line in log_lines(caplog) if line["level"] == "ERROR"]
@@ -235,20 +250,25 @@ def test_unprocessed_items_are_retried_until_written(table: StoredTable, handler
     injector = UnprocessedItemsInjector(table.name, withhold=lambda call, size: 5 if call == 0 else 0)
     injector.install(boto3.DEFAULT_SESSION.events)
 
-    response = invoke({"cities": [f"City {index:02d}" for index in range(25)]})
+    clock = FakeClock()
+
+    response = handler_with_clock(clock)({"cities": [f"City {index:02d}" for index in range(25)]})
 
     assert response == {"status": "ok", "items": 50}
     assert len(table.items()) == 50
     assert injector.batch_sizes == [25, 25, 5]
     assert injector.withheld == [5, 0, 0]
+    assert len(clock.sleeps) == 1
 
 
 def test_items_still_unprocessed_when_time_runs_out_are_reported(table: StoredTable) -> None:
     assert boto3.DEFAULT_SESSION is not None
     UnprocessedItemsInjector(table.name, withhold=lambda call, size: size).install(boto3.DEFAULT_SESSION.events)
 
+    clock = FakeClock()
+
     with pytest.raises(ResultsNotWrittenError) as raised:
-        invoke({"city": "Seville"}, FakeContext(remaining_millis=2_000))
+        handler_with_clock(clock)({"city": "Seville"}, remaining_millis=2_000)
 
     assert str(raised.value) == (
         f"2 of 2 items were not written to DynamoDB table {table.name}: "
@@ -380,3 +400,180 @@ def test_the_handler_uses_exactly_the_actions_its_role_is_granted(
     assert handler_operations.operations == {GET_SECRET, BATCH_WRITE}
     assert {f"{service}:{operation}" for service, operation in handler_operations.operations} == granted
     assert handler_operations.count("GetSecretValue") == 2
+
+
+# Fan-out: several cities in flight at once. The fake API holds requests (until n are in flight together, or until
+# another city was answered) so that each test reaches the concurrent situation it is about, whatever the timing.
+CITIES = [f"City {index:02d}" for index in range(8)]
+
+
+@pytest.fixture
+def four_workers(monkeypatch: pytest.MonkeyPatch) -> int:
+    monkeypatch.setenv("API_CONCURRENCY", "4")
+    return 4
+
+
+def batch_write_order() -> list[str]:
+    """The cities of every item the handler sends to BatchWriteItem, in the order it sends them."""
+    assert boto3.DEFAULT_SESSION is not None
+    cities: list[str] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        for requests in params["RequestItems"].values():
+            cities.extend(request["PutRequest"]["Item"]["city"]["S"] for request in requests)
+
+    boto3.DEFAULT_SESSION.events.register("before-parameter-build.dynamodb.BatchWriteItem", record)
+    return cities
+
+
+def test_requests_go_out_up_to_the_setting_at_once(
+    four_workers: int, weather_api: FakeWeatherApi, table: StoredTable
+) -> None:
+    weather_api.gate(four_workers)
+
+    assert invoke({"cities": CITIES}) == {"status": "ok", "items": 16}
+
+    assert weather_api.gate_opened
+    assert weather_api.max_in_flight == four_workers
+    assert len(table.items()) == 16
+
+
+def test_the_default_is_eight_requests_at_once(weather_api: FakeWeatherApi) -> None:
+    weather_api.gate(8)
+
+    assert invoke({"cities": [f"City {index:02d}" for index in range(25)]}) == {"status": "ok", "items": 50}
+
+    assert weather_api.gate_opened
+    assert weather_api.max_in_flight == 8
+
+
+def test_a_concurrency_of_one_fetches_one_city_after_another(
+    monkeypatch: pytest.MonkeyPatch, weather_api: FakeWeatherApi
+) -> None:
+    monkeypatch.setenv("API_CONCURRENCY", "1")
+
+    assert invoke({"cities": CITIES}) == {"status": "ok", "items": 16}
+
+    assert weather_api.max_in_flight == 1
+    assert [request.city for request in weather_api.seen] == CITIES
+
+
+def test_results_and_log_lines_keep_city_order_when_answers_do_not(
+    four_workers: int, weather_api: FakeWeatherApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN answers that come back in reverse order, and one city retried after a 500
+    cities = CITIES[:4]
+    for city, later in itertools.pairwise(cities):
+        weather_api.answer_after(city, later)
+    weather_api.then_answer(500, city="City 02")
+    sent = batch_write_order()
+
+    # WHEN the four are fetched at once
+    assert handler_with_clock(FakeClock())({"cities": cities}, request_id="req-7") == {"status": "ok", "items": 8}
+
+    # THEN the readings are written, and every line (the worker's retry included) is logged, in city order
+    assert sent == [city for city in cities for _ in range(2)]
+    info = [line for line in log_lines(caplog) if line["level"] != "DEBUG"]
+    assert [(line["message"], line.get("city"), line["request_id"]) for line in info] == [
+        ("fetched the weather", "City 00", "req-7"),
+        ("fetched the weather", "City 01", "req-7"),
+        ("retrying the weather API", None, "req-7"),
+        ("fetched the weather", "City 02", "req-7"),
+        ("fetched the weather", "City 03", "req-7"),
+        ("stored the readings", None, "req-7"),
+    ]
+    assert weather_api.answered[0] == "City 03"
+    assert weather_api.answered.index("City 01") < weather_api.answered.index("City 00")
+
+
+def test_the_error_is_that_of_the_first_failing_city_in_city_order(
+    four_workers: int, weather_api: FakeWeatherApi, handler_operations: OperationRecorder
+) -> None:
+    # GIVEN two cities the API has nothing for, the later one answered first
+    weather_api.then_answer(404, city="City 02").then_answer(404, city="City 05")
+    weather_api.answer_after("City 02", "City 05")
+
+    with pytest.raises(WeatherApiError, match=r"^weather API answered 404 for 'City 02'$"):
+        invoke({"cities": CITIES})
+
+    assert ("City 05", 404) in [(request.city, request.status) for request in weather_api.seen]
+    assert handler_operations.calls == [GET_SECRET]
+
+
+def test_workers_rejected_together_force_one_refresh(
+    four_workers: int,
+    secret: StoredSecret,
+    weather_api: FakeWeatherApi,
+    handler_operations: OperationRecorder,
+    monkeypatch: pytest.MonkeyPatch,
+    make_key: Callable[[], str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    forced: list[str] = []
+    force_refresh = secret_cache.SecretCache.force_refresh
+
+    def counted(cache: secret_cache.SecretCache) -> secret_cache.SecretRead:
+        forced.append("forced")
+        return force_refresh(cache)
+
+    monkeypatch.setattr(secret_cache.SecretCache, "force_refresh", counted)
+    clock = FakeClock()
+    handle = handler_with_clock(clock)
+    handle({"city": "Madrid"})
+    # GIVEN a rotation while the old key is cached, and four requests in flight with it at once
+    secret.rotate(make_key())
+    weather_api.accept_only(secret.key)
+    clock.advance(5.0)
+    weather_api.gate(four_workers)
+
+    assert handle({"cities": CITIES}) == {"status": "ok", "items": 16}
+
+    # THEN four 401s, one forced refresh for all of them, and every city answered with the new key
+    assert weather_api.gate_opened
+    assert sorted(weather_api.statuses[1:]) == [200] * len(CITIES) + [401] * four_workers
+    assert forced == ["forced"]
+    assert handler_operations.count("GetSecretValue") == 2
+    summary = [line for line in log_lines(caplog) if line["message"] == "stored the readings"][-1]
+    assert summary["secret_cache"] == ["hit", "miss"]
+
+
+def test_a_retry_after_pauses_every_worker(four_workers: int, weather_api: FakeWeatherApi) -> None:
+    """The clock stands still, so every request sent after the 429 meets the whole pause and waits for it."""
+    clock = FakeClock()
+    slept: list[float] = []
+    paused = threading.Event()
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        paused.set()
+
+    # GIVEN a 429 with Retry-After: 1 for the first city, and the other first answers held until a worker waits
+    weather_api.then_answer(429, {"Retry-After": "1"}, city="City 00")
+    for city in CITIES[1:4]:
+        weather_api.hold(city, until=paused)
+
+    assert handler_with_clock(clock, sleep=sleep)({"cities": CITIES}) == {"status": "ok", "items": 16}
+
+    # THEN the retry of the first city and the first request of each of the four later cities waited 1 s (a retry
+    # of a dropped keep-alive connection during the pause waits for it too, so there may be more such waits; without
+    # a shared pause there would be one: the 429's own)
+    assert len(slept) >= 5
+    assert set(slept) == {1.0}
+    assert weather_api.statuses.count(429) == 1
+
+
+def test_the_workers_share_one_time_budget(
+    four_workers: int, weather_api: FakeWeatherApi, handler_operations: OperationRecorder
+) -> None:
+    # GIVEN 2 s to spend (3 s left, 1 s kept in reserve) and four requests in flight that take 1 s each
+    clock = FakeClock()
+    weather_api.gate(four_workers)
+    weather_api.before_answer = lambda: clock.advance(1.0)
+
+    # THEN once they are answered no time is left, and no worker sends another request
+    with pytest.raises(WeatherApiError, match=r"^no time left to ask the weather API about 'City 04'$"):
+        handler_with_clock(clock)({"cities": CITIES}, remaining_millis=3_000)
+
+    assert weather_api.gate_opened
+    assert sorted(request.city or "" for request in weather_api.seen) == CITIES[:4]
+    assert handler_operations.calls == [GET_SECRET]

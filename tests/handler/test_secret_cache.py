@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 TTL = 300.0
 THREADS = 8
+# How long a held fetch waits for the other readers before it lets the test go on (and, if single flight is broken,
+# fail on its assertions rather than hang).
+HOLD_SECONDS = 10.0
 GET = ("secretsmanager", "GetSecretValue")
 
 
@@ -112,30 +115,56 @@ def test_default_jitter_keeps_every_expiry_within_90_to_100_percent_of_the_ttl(
     assert (at_90_percent, at_100_percent) == ({CacheOutcome.HIT}, {CacheOutcome.MISS})
 
 
-def read_concurrently(read: Callable[[], SecretRead], client: SecretsManagerClient) -> list[CacheOutcome]:
-    """THREADS concurrent reads. The first GetSecretValue is held until every thread has started its read, so
-    a cache without single flight would let each of the others call Secrets Manager too."""
-    outcomes: list[CacheOutcome] = []
-    start = threading.Barrier(THREADS)
-    arrived = threading.Semaphore(0)
+class CountingLock:
+    """The cache's lock, counting the threads that have asked for it (including those still waiting for it)."""
 
-    def hold_until_all_arrived(**_: Any) -> None:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._asked = threading.Condition()
+        self.asked = 0
+
+    def __enter__(self) -> bool:
+        with self._asked:
+            self.asked += 1
+            self._asked.notify_all()
+        return self._lock.acquire()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._lock.release()
+
+    def wait_until_asked(self, times: int) -> bool:
+        with self._asked:
+            return self._asked.wait_for(lambda: self.asked >= times, timeout=HOLD_SECONDS)
+
+
+def read_concurrently(
+    cache: SecretCache, read: Callable[[], SecretRead], client: SecretsManagerClient
+) -> list[SecretRead]:
+    """THREADS concurrent reads. Every GetSecretValue is held until every reader is either waiting for the cache's
+    lock or fetching too: no reader can arrive after a fetch has finished and find the cache already filled, so a
+    cache without single flight lets the others call Secrets Manager as well, and this fails."""
+    reads: list[SecretRead] = []
+    start = threading.Barrier(THREADS)
+    # The cache's own lock, replaced by one that counts who asked for it: a reader that asked is committed to
+    # what the cache decides under the lock (the test reaches into the cache only for this).
+    lock = CountingLock()
+    cache._lock = lock  # type: ignore[assignment]
+
+    def hold_until_all_waiting(**_: Any) -> None:
         # Returns None: botocore would take any other value for the response.
-        for _reader in range(THREADS):
-            arrived.acquire(timeout=10)
+        lock.wait_until_asked(THREADS)
 
     def reader() -> None:
         start.wait()
-        arrived.release()
-        outcomes.append(read().outcome)
+        reads.append(read())
 
-    client.meta.events.register("before-call.secrets-manager.GetSecretValue", hold_until_all_arrived)
+    client.meta.events.register("before-call.secrets-manager.GetSecretValue", hold_until_all_waiting)
     threads = [threading.Thread(target=reader) for _ in range(THREADS)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
-    return sorted(outcomes)
+    return reads
 
 
 @pytest.mark.parametrize("warm", [False, True], ids=["cold-start", "expired-entry"])
@@ -148,23 +177,26 @@ def test_concurrent_readers_cause_one_get_secret_value(
         cache.get()
         clock.advance(TTL)
 
-    outcomes = read_concurrently(cache.get, client)
+    reads = read_concurrently(cache, cache.get, client)
 
-    assert outcomes == [CacheOutcome.HIT] * (THREADS - 1) + [CacheOutcome.MISS]
+    assert sorted(read.outcome for read in reads) == [CacheOutcome.HIT] * (THREADS - 1) + [CacheOutcome.MISS]
     assert calls.count("GetSecretValue") == (2 if warm else 1)
 
 
-def test_concurrent_forced_refreshes_cause_one_get_secret_value(
-    client: SecretsManagerClient, secret: StoredSecret, calls: OperationRecorder
+def test_concurrent_forced_refreshes_cause_one_get_secret_value_and_all_get_the_new_key(
+    client: SecretsManagerClient, secret: StoredSecret, calls: OperationRecorder, make_key: Callable[[], str]
 ) -> None:
     clock = FakeClock()
     cache = SecretCache(client, secret.name, ttl_seconds=TTL, clock=clock)
     cache.get()
+    secret.rotate(make_key())
     clock.advance(5.0)
 
-    outcomes = read_concurrently(cache.force_refresh, client)
+    reads = read_concurrently(cache, cache.force_refresh, client)
 
-    assert outcomes == [CacheOutcome.HIT] * (THREADS - 1) + [CacheOutcome.MISS]
+    assert sorted(read.outcome for read in reads) == [CacheOutcome.HIT] * (THREADS - 1) + [CacheOutcome.MISS]
+    # Nobody is handed the key the refresh was forced to replace.
+    assert all(same_key(read.key, secret.api_key) for read in reads)
     assert calls.count("GetSecretValue") == 2
 
 

@@ -16,7 +16,13 @@ from tests.handler.conftest import StoredSecret
 from tests.handler.doubles import FakeClock
 from tests.handler.fake_weather_api import FakeWeatherApi, SeenRequest
 from time_budget import TimeBudget
-from weather_api import WeatherApi, build_session, default_retry
+from weather_api import (
+    CONNECT_TIMEOUT_SECONDS,
+    READ_TIMEOUT_SECONDS,
+    WeatherApi,
+    build_session,
+    default_retry,
+)
 
 
 @pytest.fixture
@@ -28,8 +34,16 @@ def sleeps() -> list[float]:
 def new_api(api_base_url: str, sleeps: list[float]) -> Callable[..., WeatherApi]:
     """A client whose retries record their waits instead of sleeping, so the waits can be asserted exactly."""
 
-    def build(base_url: str = api_base_url, **timeouts: float) -> WeatherApi:
-        return WeatherApi(base_url, build_session(default_retry(sleep=sleeps.append)), **timeouts)
+    def build(
+        base_url: str = api_base_url,
+        *,
+        connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
+        read_timeout: float = READ_TIMEOUT_SECONDS,
+    ) -> WeatherApi:
+        session = build_session(default_retry(sleep=sleeps.append))
+        return WeatherApi(
+            base_url, session, connect_timeout=connect_timeout, read_timeout=read_timeout, sleep=sleeps.append
+        )
 
     return build
 
@@ -107,6 +121,46 @@ def test_a_429_is_retried_after_the_retry_after_the_api_asked_for(
     assert len(report.readings) == 2
     assert weather_api.statuses == [429, 200]
     assert sleeps == [2.0]
+
+
+def test_a_retry_after_holds_back_the_next_request_for_any_city(
+    new_api: Callable[..., WeatherApi], weather_api: FakeWeatherApi, key: ApiKey, sleeps: list[float]
+) -> None:
+    """The pause is the API's, not one request's: a worker that did not get the 429 waits it out too."""
+    clock = FakeClock()
+    api = new_api()
+    # GIVEN a 429 asking for 2 s, for a request with too little time left to wait for it
+    weather_api.then_answer(429, {"Retry-After": "2"})
+    with pytest.raises(WeatherApiError, match=r"^weather API answered 429 \(Retry-After: 2\) for 'Seville'$"):
+        api.fetch("Seville", key, TimeBudget(deadline=clock() + 1.0, clock=clock))
+
+    # WHEN another request starts while the pause lasts (the clock has not moved)
+    report = api.fetch("Madrid", key, TimeBudget(deadline=clock() + 30.0, clock=clock))
+
+    # THEN it waited out the 2 s before it was sent
+    assert report.city == "Madrid"
+    assert sleeps == [2.0]
+    assert [(request.city, request.status) for request in weather_api.seen] == [("Seville", 429), ("Madrid", 200)]
+
+
+def test_a_pause_longer_than_the_time_left_is_reported_without_a_request(
+    new_api: Callable[..., WeatherApi], weather_api: FakeWeatherApi, key: ApiKey, sleeps: list[float]
+) -> None:
+    clock = FakeClock()
+    api = new_api()
+    weather_api.then_answer(429, {"Retry-After": "5"})
+    with pytest.raises(WeatherApiError, match=r"answered 429"):
+        api.fetch("Seville", key, TimeBudget(deadline=clock() + 1.0, clock=clock))
+    clock.advance(1.0)
+
+    with pytest.raises(WeatherApiError) as raised:
+        api.fetch("Madrid", key, TimeBudget(deadline=clock() + 2.0, clock=clock))
+
+    assert str(raised.value) == (
+        "the weather API asked for a pause of 4.0 s more before asking about 'Madrid'; 2.0 s are left"
+    )
+    assert [request.city for request in weather_api.seen] == ["Seville"]
+    assert sleeps == []
 
 
 def test_5xx_answers_are_retried_with_backoff_until_one_succeeds(

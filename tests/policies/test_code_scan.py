@@ -20,6 +20,7 @@ import pytest
 from keyless_guard.lambda_code import MAX_ARCHIVE_DEPTH, MAX_FILE_BYTES, bundle_scan, names_a_hex_key
 from tests.policies.builders import arn, found, report, res
 from tests.policies.corpus import CREDENTIALS
+from tools.bundle import build_bundle
 from tools.recorded import RecordedResource
 
 CODE_RULE = "lambda-code-no-credentials"
@@ -248,3 +249,26 @@ def test_layer_code_is_scanned_like_function_code(pack, tmp_path):
     assert [
         (v.message.split(":")[0], v.urn.rsplit("::", 1)[1]) for v in result.violations if v.policy == CODE_RULE
     ] == [("layer file python/vendor/keys.py line 1", "leaky-layer")]
+
+
+def test_the_real_bundle_skips_only_files_its_records_list_unchanged():
+    # GIVEN the real Lambda bundle, whose RECORDs are cut to the files it ships
+    bundle = build_bundle()
+    with zipfile.ZipFile(bundle.path) as archive:
+        names = set(archive.namelist())
+        records = [n for n in names if n.endswith(".dist-info/RECORD")]
+        rows = [row.split(",") for r in records for row in archive.read(r).decode().splitlines()]
+    listed = {row[0] for row in rows if row[1].startswith("sha256=")}
+    # WHEN it is scanned with and without the skip
+    scan = bundle_scan(pulumi.FileArchive(str(bundle.path)))
+    scan_all = bundle_scan(pulumi.FileArchive(str(bundle.path)), skip_unchanged_installed=False)
+    # THEN every RECORD row names a shipped file, the handler's own code is listed by none,
+    # exactly the listed third-party files outside .dist-info are skipped, and neither scan finds anything
+    assert listed <= names
+    assert "app.py" in names
+    assert not {n for n in names if "/" not in n} & listed
+    third_party = {n for n in listed if ".dist-info/" not in n}
+    assert len(third_party) > 50
+    assert scan.unchanged_installed_files == len(third_party)
+    assert scan_all.unchanged_installed_files == 0
+    assert (scan.findings, scan.unscanned, scan_all.findings, scan_all.unscanned) == ([], [], [], [])

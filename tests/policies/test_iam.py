@@ -196,7 +196,15 @@ def test_unknown_policy_is_an_advisory_not_a_pass(pack):
 
     result = report(pack, res(ROLE_POLICY, "p", {"policy": UNKNOWN}))
     assert result.not_run_for_unknowns == 5  # the four IAM document rules and iam-policy-valid
-    assert {v.enforcement for v in result.violations} == {"advisory"}
+    # the document rules cannot run (advisory); policy-known-at-preview blocks the unknown document itself
+    assert {(v.policy, v.enforcement, v.cant_run) for v in result.violations} == {
+        ("iam-no-wildcard-actions", "advisory", True),
+        ("iam-no-not-action-allow", "advisory", True),
+        ("iam-no-star-resource", "advisory", True),
+        ("iam-no-broad-resource-arns", "advisory", True),
+        ("iam-policy-valid", "advisory", True),
+        ("policy-known-at-preview", "mandatory", False),
+    }
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from components.aws_context import AwsContext
 from components.monitoring_model import SecretReads
+from components.secret_audience import SecretAudience
 from tests.policies.builders import ACCOUNT, REGION, UNKNOWN, found, report, res
 from tools.recorded import RecordedResource
 
@@ -20,7 +21,8 @@ RULE = "secret-unexpected-access-alarm"
 SECRET_NAME = "keyless-ingest/prod/weather-api-key"
 READER = f"arn:aws:iam::{ACCOUNT}:role/keyless-ingest-prod-ingest-exec"
 TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:keyless-ingest-prod-secret-alarms"
-READS = SecretReads(AwsContext("aws", REGION, ACCOUNT), SECRET_NAME)
+CONTEXT = AwsContext("aws", REGION, ACCOUNT)
+READS = SecretReads(SecretAudience.of(CONTEXT, SECRET_NAME, [READER]))
 NAMESPACE = "KeylessIngest/prod"
 
 
@@ -62,13 +64,13 @@ def violations(pack, *resources: RecordedResource) -> set[tuple[str, str]]:
 
 def test_the_stacks_own_filter_and_alarm_pass(pack):
     # GIVEN the pattern SecretAccessMonitoring ships and an any-occurrence alarm on its metric
-    assert violations(pack, secret(), metric_filter(READS.reads_by_others([READER])), alarm()) == set()
+    assert violations(pack, secret(), metric_filter(READS.reads_by_others()), alarm()) == set()
 
 
 def test_an_alarm_with_greater_than_below_one_also_counts(pack):
     near_zero = alarm(threshold=0, comparisonOperator="GreaterThanThreshold")
 
-    assert violations(pack, secret(), metric_filter(READS.reads_by_others([READER])), near_zero) == set()
+    assert violations(pack, secret(), metric_filter(READS.reads_by_others()), near_zero) == set()
 
 
 def test_a_stack_without_secrets_needs_no_alarm(pack):
@@ -79,31 +81,35 @@ def test_a_stack_without_secrets_needs_no_alarm(pack):
     ("resources", "why"),
     [
         (lambda: [secret()], "no filter and no alarm"),
-        (lambda: [secret(), metric_filter(READS.reads_by_others([READER]))], "a filter but no alarm"),
+        (lambda: [secret(), metric_filter(READS.reads_by_others())], "a filter but no alarm"),
         (lambda: [secret(), alarm()], "an alarm on a metric no filter feeds"),
         (lambda: [secret(), metric_filter(READS.every_read()), alarm()], "the filter counts every read"),
         (
-            lambda: [secret(), metric_filter(READS.reads_by_others([READER]), metric="Other"), alarm()],
+            lambda: [secret(), metric_filter(READS.reads_by_others(), metric="Other"), alarm()],
             "the alarm watches another metric",
         ),
         (
-            lambda: [secret(), metric_filter(SecretReads(READS.context, "other").reads_by_others([READER])), alarm()],
+            lambda: [
+                secret(),
+                metric_filter(SecretReads(SecretAudience.of(CONTEXT, "other", [READER])).reads_by_others()),
+                alarm(),
+            ],
             "the filter names another secret",
         ),
         (
-            lambda: [secret(), metric_filter(READS.reads_by_others([READER])), alarm(threshold=10)],
+            lambda: [secret(), metric_filter(READS.reads_by_others()), alarm(threshold=10)],
             "the alarm needs ten reads",
         ),
         (
-            lambda: [secret(), metric_filter(READS.reads_by_others([READER])), alarm(alarmActions=[])],
+            lambda: [secret(), metric_filter(READS.reads_by_others()), alarm(alarmActions=[])],
             "the alarm notifies nobody",
         ),
         (
-            lambda: [secret(), metric_filter(READS.reads_by_others([READER])), alarm(actionsEnabled=False)],
+            lambda: [secret(), metric_filter(READS.reads_by_others()), alarm(actionsEnabled=False)],
             "the alarm's actions are disabled",
         ),
         (
-            lambda: [secret(), metric_filter(READS.reads_by_others([READER])), alarm(statistic="Average")],
+            lambda: [secret(), metric_filter(READS.reads_by_others()), alarm(statistic="Average")],
             "an average does not count occurrences",
         ),
         (
@@ -124,7 +130,7 @@ def test_a_secret_without_an_unexpected_access_alarm_is_reported(pack, resources
 def test_every_secret_is_checked_on_its_own(pack):
     other = res("aws:secretsmanager/secret:Secret", "other-secret", {"name": "team/other"})
 
-    result = violations(pack, secret(), other, metric_filter(READS.reads_by_others([READER])), alarm())
+    result = violations(pack, secret(), other, metric_filter(READS.reads_by_others()), alarm())
 
     assert result == {(RULE, "other-secret")}
 
@@ -141,7 +147,7 @@ def test_a_known_match_decides_even_next_to_an_unknown_filter(pack):
     resources = (
         secret(),
         metric_filter(UNKNOWN, name="pending"),
-        metric_filter(READS.reads_by_others([READER])),
+        metric_filter(READS.reads_by_others()),
         alarm(),
     )
 

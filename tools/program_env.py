@@ -8,10 +8,11 @@ The CLI runs a Python program in the virtualenv its `Pulumi.yaml` names:
         toolchain: pip        # or uv (default virtualenv .venv); poetry manages its own and is not supported here
         virtualenv: venv      # relative to the project directory
 
-A program with no virtualenv runs in this project's venv, in this process. A program with one runs in that
-virtualenv's interpreter (`python -m tools.program_run`, this repository on PYTHONPATH), so its own pinned
-`pulumi_aws`, `pulumi_random` or `pulumi_awsx` are the ones imported; the run comes back as JSON. The policy pack
-runs in its own process either way.
+(runtime options: https://www.pulumi.com/docs/iac/concepts/projects/project-file/ and
+https://www.pulumi.com/docs/iac/languages-sdks/python/). A program with no virtualenv runs in this project's venv,
+in this process. A program with one runs in that virtualenv's interpreter (`python -m tools.program_run`, this
+repository on PYTHONPATH), so its own pinned `pulumi_aws`, `pulumi_random` or `pulumi_awsx` are the ones imported;
+the run comes back as JSON. The policy pack runs in its own process either way.
 """
 
 from __future__ import annotations

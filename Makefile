@@ -7,7 +7,7 @@ REQUIREMENTS := requirements.txt requirements-dev.txt policies/requirements.txt 
 # Three mypy runs: the stack program and the pack each have a __main__.py, which one run cannot hold twice.
 TYPED := components handler policies/keyless_guard tools tests benchmarks
 
-.PHONY: venv preview test lint typecheck unit bundle bench clean
+.PHONY: venv preview test lint typecheck workflows unit bundle bench clean
 
 venv: $(STAMP)
 
@@ -34,11 +34,18 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy $(TYPED)
 	$(VENV)/bin/mypy __main__.py
 	$(VENV)/bin/mypy policies/__main__.py
+	$(VENV)/bin/mypy bootstrap/__main__.py
+
+# The CI workflows: actionlint (syntax, expressions, shellcheck when installed) and zizmor (pinning, injection,
+# permissions), both offline.
+workflows: $(STAMP)
+	$(VENV)/bin/actionlint .github/workflows/*.yml
+	$(VENV)/bin/zizmor --offline .github/workflows/
 
 unit: $(STAMP)
 	$(PY) -m pytest
 
-test: lint typecheck unit
+test: lint typecheck workflows unit
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run

@@ -1,13 +1,15 @@
-"""False positives and misses of keyless-guard's credential detectors against detect-secrets' stock settings.
+"""False positives and misses of keyless-guard's environment-variable judge against detect-secrets' stock settings.
 
     venv/bin/python -m benchmarks.detector_precision [--per-kind 300] [--seeds 3]
 
-Identifiers (UUIDs, commit SHAs, ARNs, secret names, ids, URLs, ...) and credentials (AWS keys, tokens of known
-formats, random API keys, JWTs, private keys, URLs with passwords) are generated at run time by
-tests/policies/corpus.py. "stock" is detect-secrets 1.5 with its default plugins and filters, once as
-`detect-secrets scan --string` runs them (`scan_line`) and once as `detect-secrets scan` runs them on a file
-(`scan_file` of a .env file with one `VALUE_<n>="value"` line per value); "keyless-guard" is
-`keyless_guard.detectors.value_findings`, what the lambda-env-no-credentials rule uses on each value.
+Identifiers and settings (UUIDs, commit SHAs, ARNs, secret names, settings under secret-like names, public client ids,
+PEM public keys, publishable keys, DSNs, base64 JSON settings, ...) and credentials (AWS keys, tokens of known formats,
+random API keys, JWTs, private keys, URLs with passwords, punctuated passwords, hex keys, credentials inside JSON,
+YAML, query and connection strings) are generated at run time by tests/policies/corpus.py as (variable name, value)
+pairs. "stock" is detect-secrets 1.5 with its default plugins and filters, once as `detect-secrets scan --string` runs
+them (`scan_line` of `NAME="value"`) and once as `detect-secrets scan` runs them on a file (`scan_file` of a .env file
+with one `NAME="value"` line per pair); "keyless-guard" is `keyless_guard.env_values.variable_problems(name, value)`,
+what the lambda-env-no-credentials rule reports for each variable.
 """
 
 from __future__ import annotations
@@ -24,40 +26,46 @@ from detect_secrets.settings import default_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "policies"))
 
-from keyless_guard.detectors import value_findings
-from tests.policies.corpus import CREDENTIALS, IDENTIFIERS, samples
+from keyless_guard.env_values import variable_problems
+from tests.policies.corpus import NAMED_CREDENTIALS, NAMED_IDENTIFIERS, named_samples
+
+Sample = tuple[str, str, str]
+"""(kind, variable name, value)."""
 
 
-def stock(value: str) -> bool:
-    return any(True for _ in scan_line(f'VALUE="{value}"'))
+def _line(name: str, value: str) -> str:
+    # One pair per line: newlines inside a value (a PEM key, YAML) are written as the two characters \\n.
+    return f'{name}="{value}"'.replace("\n", "\\n")
 
 
-def flagged_in_file(values: Sequence[tuple[str, str]]) -> set[int]:
-    """Indexes of the values detect-secrets flags when they are lines of one scanned .env file."""
+def stock(name: str, value: str) -> bool:
+    return any(True for _ in scan_line(_line(name, value)))
+
+
+def flagged_in_file(values: Sequence[Sample]) -> set[int]:
+    """Indexes of the pairs detect-secrets flags when they are lines of one scanned .env file."""
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "values.env"
-        # One value per line: newlines inside a value (a PEM key) are written as the two characters \\n.
-        lines = (f'VALUE_{i}="{value}"'.replace("\n", "\\n") + "\n" for i, (_, value) in enumerate(values))
-        path.write_text("".join(lines))
+        path.write_text("".join(_line(name, value) + "\n" for _, name, value in values))
         return {secret.line_number - 1 for secret in scan_file(str(path))}
 
 
-def file_rates(values: Sequence[tuple[str, str]], flagged_is_error: bool) -> tuple[int, Counter[str]]:
+def file_rates(values: Sequence[Sample], flagged_is_error: bool) -> tuple[int, Counter[str]]:
     flagged = flagged_in_file(values)
-    errors = Counter(kind for i, (kind, _) in enumerate(values) if (i in flagged) == flagged_is_error)
+    errors = Counter(kind for i, (kind, _, _) in enumerate(values) if (i in flagged) == flagged_is_error)
     return sum(errors.values()), errors
 
 
-def ours(value: str) -> bool:
-    return bool(value_findings(value))
+def ours(name: str, value: str) -> bool:
+    return bool(variable_problems(name, value))
 
 
 def rates(
-    detector: Callable[[str], bool], values: Sequence[tuple[str, str]], flagged_is_error: bool
+    detector: Callable[[str, str], bool], values: Sequence[Sample], flagged_is_error: bool
 ) -> tuple[int, Counter[str]]:
     errors: Counter[str] = Counter()
-    for kind, value in values:
-        if detector(value) == flagged_is_error:
+    for kind, name, value in values:
+        if detector(name, value) == flagged_is_error:
             errors[kind] += 1
     return sum(errors.values()), errors
 
@@ -67,13 +75,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--per-kind", type=int, default=300)
     parser.add_argument("--seeds", type=int, default=3)
     options = parser.parse_args(argv)
-    identifiers = [s for seed in range(options.seeds) for s in samples(IDENTIFIERS, options.per_kind, seed)]
-    credentials = [s for seed in range(options.seeds) for s in samples(CREDENTIALS, options.per_kind, seed)]
+    identifiers = [s for seed in range(options.seeds) for s in named_samples(NAMED_IDENTIFIERS, options.per_kind, seed)]
+    credentials = [s for seed in range(options.seeds) for s in named_samples(NAMED_CREDENTIALS, options.per_kind, seed)]
     print(
-        f"{len(identifiers)} identifiers ({len(IDENTIFIERS)} kinds), {len(credentials)} credentials "
-        f"({len(CREDENTIALS)} kinds)\n"
+        f"{len(identifiers)} identifiers and settings ({len(NAMED_IDENTIFIERS)} kinds), {len(credentials)} "
+        f"credentials ({len(NAMED_CREDENTIALS)} kinds)\n"
     )
-    print("| detector | false positives on identifiers | missed credentials |")
+    print("| detector | false positives on identifiers and settings | missed credentials |")
     print("|---|---|---|")
     with default_settings():
         rows = [
@@ -87,8 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
     for name, (fp, fp_kinds), (fn, fn_kinds) in rows:
         print(
-            f"| {name} | {fp} ({100 * fp / len(identifiers):.1f}%): {_top(fp_kinds)} "
-            f"| {fn} ({100 * fn / len(credentials):.2f}%): {_top(fn_kinds)} |"
+            f"| {name} | {fp:,} ({100 * fp / len(identifiers):.1f}%): {_top(fp_kinds)} "
+            f"| {fn:,} ({100 * fn / len(credentials):.1f}%): {_top(fn_kinds)} |"
         )
     return 0
 

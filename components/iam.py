@@ -22,7 +22,7 @@ ConditionBlock = Mapping[str, Mapping[str, str | Sequence[str]]]
 class Principal:
     """The `Principal` element: `"*"` or `{kind: [identifiers]}`."""
 
-    kind: Literal["*", "AWS", "Service"]
+    kind: Literal["*", "AWS", "Service", "Federated"]
     identifiers: tuple[str, ...] = ()
 
     @classmethod
@@ -37,6 +37,10 @@ class Principal:
     def service(cls, *services: str) -> Principal:
         return cls("Service", tuple(services))
 
+    @classmethod
+    def federated(cls, provider_arn: str) -> Principal:
+        return cls("Federated", (provider_arn,))
+
     def to_json(self) -> str | dict[str, str | list[str]]:
         if self.kind == "*":
             return "*"
@@ -45,9 +49,10 @@ class Principal:
 
 @dataclass(frozen=True)
 class Statement:
-    """One statement. There is no NotAction or NotResource: a grant names what it allows.
+    """One statement. There is no NotAction, and NotResource only in a Deny: a grant names what it allows.
 
-    `resources` may be empty only in a trust policy (a statement with a principal), where IAM forbids it.
+    `resources` may be empty only in a trust policy (a statement with a principal), where IAM forbids it, or in a
+    Deny that names what it spares with `not_resources` ("deny this everywhere except on the stack's own roles").
     """
 
     sid: str
@@ -56,13 +61,16 @@ class Statement:
     effect: Effect = "Allow"
     principal: Principal | None = None
     conditions: ConditionBlock = field(default_factory=dict)
+    not_resources: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.sid.isalnum():
             raise ValueError(f"statement id {self.sid!r} must be alphanumeric (IAM rejects other characters)")
         if not self.actions:
             raise ValueError(f"statement {self.sid} has no actions")
-        if not self.resources and self.principal is None:
+        if self.not_resources and (self.effect != "Deny" or self.resources):
+            raise ValueError(f"statement {self.sid}: NotResource only in a Deny, and never with Resource")
+        if not self.resources and not self.not_resources and self.principal is None:
             raise ValueError(f"statement {self.sid} has no resources")
 
     def to_json(self) -> dict[str, object]:
@@ -72,6 +80,8 @@ class Statement:
         document["Action"] = _one_or_many(self.actions)
         if self.resources:
             document["Resource"] = _one_or_many(self.resources)
+        if self.not_resources:
+            document["NotResource"] = _one_or_many(self.not_resources)
         if self.conditions:
             document["Condition"] = {
                 operator: {key: _one_or_many(value) for key, value in sorted(keys.items())}

@@ -72,6 +72,23 @@ class _CityFetch:
     records: list[logging.LogRecord] = field(default_factory=list)
 
 
+class _FirstFailure:
+    """The position, in city order, of the first city that failed so far."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._index: int | None = None
+
+    def at(self, index: int) -> None:
+        with self._lock:
+            self._index = index if self._index is None else min(self._index, index)
+
+    def before(self, index: int) -> bool:
+        """Whether a city ahead of this one failed: its result could no longer change the outcome."""
+        with self._lock:
+            return self._index is not None and self._index < index
+
+
 class IngestFunction:
     """What a container keeps between invocations: the clients, the HTTP session and the secret cache."""
 
@@ -146,17 +163,19 @@ class IngestFunction:
         """Every city's report, in city order; the error of the first city (in city order) that failed.
 
         With one worker, one city after another. With more, up to `api_concurrency` requests in flight: each
-        worker's log lines are held and written in city order, and after a failure no worker starts a new city.
+        worker's log lines are held and written in city order, and no worker starts a city that comes after one that
+        failed (the cities before it still run: one of them may be the first failure in city order, as it would
+        have been one city after another).
         """
         workers = min(self._api_concurrency, len(cities))
         if workers <= 1:
             return [self._fetch_logged(city, key, budget) for city in cities]
-        failed = threading.Event()
+        failed = _FirstFailure()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="weather-api") as pool:
             # Each worker runs in a copy of this context: the request id and other bound fields stay on its lines.
             futures = [
-                pool.submit(contextvars.copy_context().run, self._fetch_held, city, key, budget, failed)
-                for city in cities
+                pool.submit(contextvars.copy_context().run, self._fetch_held, index, city, key, budget, failed)
+                for index, city in enumerate(cities)
             ]
             fetches = []
             for future in futures:
@@ -168,14 +187,16 @@ class IngestFunction:
             raise errors[0]
         return [fetch.report for fetch in fetches if fetch.report is not None]
 
-    def _fetch_held(self, city: str, key: SharedKey, budget: TimeBudget, failed: threading.Event) -> _CityFetch:
+    def _fetch_held(
+        self, index: int, city: str, key: SharedKey, budget: TimeBudget, failed: _FirstFailure
+    ) -> _CityFetch:
         with json_logging.held(*FUNCTION_LOGGERS) as records:
-            if failed.is_set():
+            if failed.before(index):
                 return _CityFetch(records=records)
             try:
                 return _CityFetch(report=self._fetch_logged(city, key, budget), records=records)
             except IngestError as exc:
-                failed.set()
+                failed.at(index)
                 return _CityFetch(error=exc, records=records)
 
     def _fetch_logged(self, city: str, key: SharedKey, budget: TimeBudget) -> WeatherReport:

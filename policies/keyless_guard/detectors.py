@@ -4,7 +4,8 @@ Two layers: detect-secrets' format plugins (AWS keys, private keys, JWTs, GitHub
 URLs), which are precise, and an entropy test of our own for credentials with no recognisable format. detect-secrets'
 stock high-entropy plugins flag UUIDs, commit SHAs and ARNs; ours first splits a value into tokens at separators and
 skips tokens that are identifiers (UUIDs, 40/64-hex digests, AWS resource ids, account ids), and only then asks for
-length, mixed character classes and Shannon entropy. policies/README.md reports the measured false-positive rate.
+length, mixed character classes and Shannon entropy. detect-secrets' own heuristic filters decide what is a UUID, a
+written-out alphabet and a template placeholder. policies/README.md reports the measured false-positive rate.
 Findings carry a kind and a line number, never the matched text.
 """
 
@@ -16,11 +17,11 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
-from itertools import pairwise
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit
 
 from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+from detect_secrets.filters.heuristic import is_potential_uuid, is_sequential_string, is_templated_secret
 from detect_secrets.plugins.keyword import KeywordDetector
 
 _NOT_FORMAT_PLUGINS: Final = frozenset(
@@ -29,10 +30,15 @@ _NOT_FORMAT_PLUGINS: Final = frozenset(
     {"Base64HighEntropyString", "HexHighEntropyString", "KeywordDetector", "IPPublicDetector"}
 )
 _KEYWORD_HINT = re.compile(r"(?i)pass|secret|token|api_?key|private_?key|credential")
-_REFERENCE_VALUE = re.compile(r"arn:[^\s]+|\{\{resolve:[^}]+\}\}|/?[A-Za-z0-9_.+=@-]+(/[A-Za-z0-9_.+=@-]+)+")
+_ARN = re.compile(r"arn:aws(-cn|-us-gov|-iso[a-z-]*)?:[a-z0-9-]+:[a-z0-9-]*:(\d{12}|aws)?:\S+")
+_DYNAMIC_REFERENCE = re.compile(r"\{\{resolve:(ssm|ssm-secure|secretsmanager):[A-Za-z0-9/_+=.@:-]+\}\}")
+_PREFIXED_REFERENCE = re.compile(r"(ssm|secretsmanager):[A-Za-z0-9/_+=.@-]+")
+_NAME_PATH = re.compile(r"/?[a-z0-9]+([-_.][a-z0-9]+)*(/[a-z0-9]+([-_.][a-z0-9]+)*)*")
+"""The stack's secret and parameter naming: lower-case words in a path (`keyless-ingest/prod/weather-api-key`,
+`/prod/db/password`), as `__main__.py` names its secret (`<project>/<stack>/weather-api-key`)."""
 AWS_CREDENTIAL_NAMES: Final = frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"})
 
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_UUID_LENGTH = 36
 _DIGEST = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}|[0-9A-F]{40}|[0-9A-F]{64}")
 _AWS_ID = re.compile(r"[a-z]{1,6}(-[a-z]+)?-[0-9a-f]{8,17}")  # subnet-0a1b..., sg-..., vpce-..., eni-...
 _CHUNK_SPLIT = re.compile(r"[\s:,;@&?#'\"`()\[\]{}<>|\\*!$%^~]+")
@@ -43,8 +49,10 @@ _SECRET_QUERY_KEYS: Final = frozenset(
 )
 _NAME_PARTS = re.compile(r"[-_.]")
 _WORD = re.compile(r"[a-z]{2,}|[A-Z]{2,}|([A-Z]+[a-z]{2,}){1,3}")
-_PLACEHOLDER = re.compile(r"<[^>]*>|\$\{[^}]*\}|\{\{?[^}]*\}\}?|%s|(.)\1*")
-_SEQUENCE_RUN = 6
+_PLACEHOLDER = re.compile(r"%s|(.)\1*|\$[A-Z_][A-Z0-9_]*|\$\([^()]*\)")
+"""Besides detect-secrets' templates (`{x}`, `<x>`, `${x}`): printf's `%s`, `xxxx` / `****`, a shell variable
+(`$DB_PASSWORD`, upper case: a generated password may start with `$`), a command substitution (`$(aws ...)`)."""
+_ALPHABET_TAIL = "+/-_=."
 _PLACEHOLDER_WORDS: Final = frozenset({"password", "passwd", "secret", "pass", "changeme", "example", "redacted"})
 _HUMP = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _MIN_WORD_HUMP = 3.0
@@ -70,10 +78,15 @@ def _format_plugins() -> tuple[Any, ...]:
     return tuple(cls() for cls in plugins if cls.__name__ not in _NOT_FORMAT_PLUGINS)
 
 
+def is_placeholder(value: str) -> bool:
+    """A template placeholder (`<password>`, `${DB_PASSWORD}`, `{{token}}`, `%s`, `****`), not a value."""
+    return is_templated_secret(value) or bool(_PLACEHOLDER.fullmatch(value))
+
+
 def _matches(plugin: Any, text: str) -> bool:
     """True if the plugin finds a credential in `text` that is not a template placeholder (`<password>`)."""
     return any(
-        isinstance(m, str) and not _PLACEHOLDER.fullmatch(m) and m.lower() not in _PLACEHOLDER_WORDS
+        isinstance(m, str) and not is_placeholder(m) and m.lower() not in _PLACEHOLDER_WORDS
         for m in plugin.analyze_string(text)
     )
 
@@ -90,12 +103,13 @@ def shannon_entropy(text: str) -> float:
 
 def is_identifier_token(token: str) -> bool:
     """UUIDs, hex digests (commit SHAs, SHA-256), AWS resource ids and plain numbers are identifiers, not secrets."""
-    return bool(_UUID.fullmatch(token) or _DIGEST.fullmatch(token) or _AWS_ID.fullmatch(token) or token.isdigit())
+    uuid = len(token) == _UUID_LENGTH and is_potential_uuid(token)
+    return bool(uuid or _DIGEST.fullmatch(token) or _AWS_ID.fullmatch(token) or token.isdigit())
 
 
 def looks_random(token: str) -> bool:
     """A long token with mixed character classes and high entropy: the shape of a key, not of a word or an id."""
-    if len(token) < _MIN_TOKEN or is_identifier_token(token) or _has_alphabet_run(token) or _word_shaped(token):
+    if len(token) < _MIN_TOKEN or is_identifier_token(token) or _is_alphabet(token) or _word_shaped(token):
         return False
     has_digit = any(c.isdigit() for c in token)
     has_lower = any(c.islower() for c in token)
@@ -117,14 +131,13 @@ def _word_shaped(token: str) -> bool:
     return long_humps and vowels >= _MIN_VOWELS and not _HEX.fullmatch(token)
 
 
-def _has_alphabet_run(token: str) -> bool:
-    """`ABCDEFGH...`, `0123456789`: an alphabet written out (URL-safe character tables), not a key."""
-    run = 1
-    for previous, current in pairwise(token):
-        run = run + 1 if ord(current) == ord(previous) + 1 else 1
-        if run >= _SEQUENCE_RUN:
-            return True
-    return False
+def _is_alphabet(token: str) -> bool:
+    """`ABC...XYZabc...xyz0123456789-_`: an alphabet written out (base64 and hex tables), not a key.
+
+    detect-secrets' `is_sequential_string` knows the base64 and hex orders; a URL-safe table ends in `-_` rather than
+    `+/`, so trailing punctuation is set aside first.
+    """
+    return is_sequential_string(token.rstrip(_ALPHABET_TAIL))
 
 
 def _is_name(token: str) -> bool:
@@ -170,8 +183,31 @@ _BINARY_PROBE = 8192
 
 
 def is_reference(value: str) -> bool:
-    """An ARN, a dynamic reference or a secret/parameter name such as thirdparty/weather-api-key."""
-    return bool(_REFERENCE_VALUE.fullmatch(value)) and not any(True for _ in random_tokens(value))
+    """A reference to a secret rather than a value, in one of these exact forms (anything else is judged):
+
+    - an ARN (`arn:aws:secretsmanager:...:secret:name-AbC123`);
+    - a CloudFormation dynamic reference (`{{resolve:secretsmanager:name}}`, `{{resolve:ssm-secure:name}}`);
+    - `ssm:<parameter name>` or `secretsmanager:<secret name>`;
+    - a name in the stack's naming: lower-case words in a path (`keyless-ingest/prod/weather-api-key`, `/prod/db/pw`).
+
+    A `/` alone does not make a reference: a base64 password contains `/` and `+` and upper-case letters, and no
+    form here admits a piece that looks random.
+    """
+    if _DYNAMIC_REFERENCE.fullmatch(value):
+        return True
+    if _ARN.fullmatch(value) or _PREFIXED_REFERENCE.fullmatch(value):
+        return not any(True for _ in random_tokens(value))
+    return is_name_path(value)
+
+
+def is_name_path(value: str) -> bool:
+    """Lower-case words and numbers in a path of at least two parts (`keyless-ingest/prod/weather-api-key`).
+
+    Base64 is mixed-case, so a base64 password never reads as one; a password of lower-case letters and digits cut by
+    a `/` does (a documented limit)."""
+    if "/" not in value.strip("/") or not _NAME_PATH.fullmatch(value):
+        return False
+    return not any(True for _ in random_tokens(value))
 
 
 def _keyword_findings(text: str, filename: str) -> Iterator[Finding]:
@@ -182,7 +218,7 @@ def _keyword_findings(text: str, filename: str) -> Iterator[Finding]:
             continue
         for secret in plugin.analyze_line(filename=filename, line=line, line_number=number):
             value = secret.secret_value or ""
-            if not (is_reference(value) or _PLACEHOLDER.fullmatch(value) or value.lower() in _PLACEHOLDER_WORDS):
+            if not (is_reference(value) or is_placeholder(value) or value.lower() in _PLACEHOLDER_WORDS):
                 yield Finding(str(plugin.secret_type), number)
 
 

@@ -28,21 +28,30 @@ _POLICY_PROP: Final = {
     "aws:iam/policy:Policy": "policy",
     "aws:iam/userPolicy:UserPolicy": "policy",
     "aws:iam/groupPolicy:GroupPolicy": "policy",
+    # An IAM Identity Center permission set's inline policy is an identity policy of every user it is assigned to.
+    "aws:ssoadmin/permissionSetInlinePolicy:PermissionSetInlinePolicy": "inlinePolicy",
 }
-_ROLE: Final = "aws:iam/role:Role"
+ROLE: Final = "aws:iam/role:Role"
 _ATTACHMENTS: Final = (
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
     "aws:iam/policyAttachment:PolicyAttachment",
     "aws:iam/userPolicyAttachment:UserPolicyAttachment",
     "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
 )
-IDENTITY_POLICY_TYPES: Final = (*_POLICY_PROP, _ROLE)
+SSO_MANAGED_ATTACHMENT: Final = "aws:ssoadmin/managedPolicyAttachment:ManagedPolicyAttachment"
+SSO_CUSTOMER_ATTACHMENT: Final = "aws:ssoadmin/customerManagedPolicyAttachment:CustomerManagedPolicyAttachment"
+SSO_BOUNDARY: Final = "aws:ssoadmin/permissionsBoundaryAttachment:PermissionsBoundaryAttachment"
+IDENTITY_POLICY_TYPES: Final = (*_POLICY_PROP, ROLE)
 ACCESS_KEY: Final = "aws:iam/accessKey:AccessKey"
 _WILDCARD = re.compile(r"[*?]")
 _RESOURCE_CONDITION = re.compile(
     r"^[a-z0-9-]+:resourcetag/.+$|^ec2:(vpc|subnet|networkinterfaceid)$|^secretsmanager:secretid$"
 )
 """Condition keys that pin a grant to specific resources, so a resource-type ARN is narrowed by them."""
+_TAG_ON_CREATE: Final = "ec2:createaction"
+"""ec2:CreateTags with a positive `ec2:CreateAction` condition tags only the resource that the named Create call is
+creating in the same request (AWS: "Grant permission to tag resources during creation",
+https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/supported-iam-actions-tagging.html)."""
 _BROAD_MANAGED: Final = frozenset(
     {"administratoraccess", "poweruseraccess", "readonlyaccess", "iamfullaccess", "secretsmanagerreadwrite"}
 )
@@ -54,7 +63,7 @@ def identity_statements(resource: Resource, report: Report) -> Iterator[tuple[st
     if resource.type in _POLICY_PROP:
         prop = _POLICY_PROP[resource.type]
         documents.append((prop, resource.props.get(prop)))
-    elif resource.type == _ROLE:
+    elif resource.type == ROLE:
         for index, inline in enumerate(as_list(resource.props.get("inlinePolicies"), "inlinePolicies")):
             entry = as_dict(inline, "inlinePolicies", index)
             name = entry.get("name")
@@ -134,7 +143,9 @@ def _broad_arns(where: str, statement: Statement, report: Report) -> None:
         if arn_class.acceptable:
             continue
         if arn_class.scope is ArnScope.RESOURCE_TYPE and (
-            narrowed or all(created_type(action) == arn_class.resource_type for action in statement.actions)
+            narrowed
+            or all(_same_type(created_type(action), arn_class.resource_type) for action in statement.actions)
+            or _tags_on_create_only(statement)
         ):
             continue
         report(
@@ -142,6 +153,17 @@ def _broad_arns(where: str, statement: Statement, report: Report) -> None:
             "resource (a trailing wildcard after its name is fine), or narrow a resource-type ARN with a "
             "resource condition such as aws:ResourceTag/<key> or ec2:Vpc."
         )
+
+
+def _same_type(created: str, arn_type: str) -> bool:
+    """`nat-gateway` (from ec2:CreateNatGateway) and `natgateway` (the ARN's keyword) name the same type."""
+    return bool(created) and created.replace("-", "") == arn_type.replace("-", "")
+
+
+def _tags_on_create_only(statement: Statement) -> bool:
+    return all(action.lower() == "ec2:createtags" for action in statement.actions) and (
+        _TAG_ON_CREATE in statement.restricting_keys()
+    )
 
 
 no_wildcard_actions = resource_rule(
@@ -186,9 +208,14 @@ no_broad_resource_arns = resource_rule(
 
 
 def _managed_policy_arns(resource: Resource) -> Iterator[tuple[str, Any]]:
+    # A permission set's CustomerManagedPolicyAttachment names a policy by name in each member account: its document
+    # is checked where that policy is defined. A PermissionsBoundaryAttachment caps the permission set and grants
+    # nothing, even when the boundary is AdministratorAccess. Both are recognised here and yield nothing.
     if resource.type in _ATTACHMENTS:
         yield "policyArn", resource.props.get("policyArn")
-    elif resource.type == _ROLE:
+    elif resource.type == SSO_MANAGED_ATTACHMENT:
+        yield "managedPolicyArn", resource.props.get("managedPolicyArn")
+    elif resource.type == ROLE:
         for index, arn in enumerate(as_list(resource.props.get("managedPolicyArns"), "managedPolicyArns")):
             yield f"managedPolicyArns[{index}]", arn
 
@@ -209,7 +236,7 @@ def _is_broad_managed(arn: str) -> bool:
     severity=Severity.HIGH,
     remediation="Write a least-privilege inline or customer-managed policy for the actions actually needed.",
     equivalent="CKV_AWS_274 (AdministratorAccess); cdk-nag AwsSolutions-IAM4",
-    resource_types=(*_ATTACHMENTS, _ROLE),
+    resource_types=(*_ATTACHMENTS, ROLE, SSO_MANAGED_ATTACHMENT, SSO_CUSTOMER_ATTACHMENT, SSO_BOUNDARY),
 )
 def no_broad_managed_policies(resource: Resource, report: Report) -> None:
     # An unknown element is judged by policy-known-at-preview (a stack rule, which sees whether it flows from an

@@ -26,8 +26,9 @@ import pulumi
 from pulumi_policy import EnforcementLevel, Severity
 
 from keyless_guard.detectors import Finding, decode_text, text_findings
+from keyless_guard.env_values import assignments, describe, name_words, names_a_digest, variable_problems
 from keyless_guard.framework import Report, Resource, resource_rule
-from keyless_guard.lambda_env import FUNCTION, variable_problems
+from keyless_guard.lambda_env import FUNCTION
 from keyless_guard.values import known
 
 LAYER: Final = "aws:lambda/layerVersion:LayerVersion"
@@ -62,13 +63,10 @@ list and install markers. Its prose is full of image hashes and digests that rea
 names, and license texts, are left out; anything else under `.dist-info/` (a `.py`, a config file) is scanned."""
 _LICENSE_NAME = re.compile(r"(?i)(LICEN[CS]E|COPYING|NOTICE|AUTHORS)([-._].*)?")
 _DOTENV_NAME = re.compile(r"(^|/)(\.env(\.[\w.-]+)?|[\w.-]+\.env)$")
-_DOTENV_LINE = re.compile(r"""^\s*(?:export\s+)?(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(?P<value>.*?)\s*$""")
 _HEX_ASSIGNMENT = re.compile(
     r"""(?P<name>[A-Za-z_][A-Za-z0-9_]*)["']?\s*(?::=|[:=])\s*[rbuRBU]?(?P<q>["'])(?P<hex>[0-9a-fA-F]{64}|[0-9a-fA-F]{40})(?P=q)"""
 )
-_NAME_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _KEY_WORDS: Final = frozenset({"key", "secret", "token", "password", "passwd", "pwd", "credential", "salt", "pepper"})
-_DIGEST_WORDS: Final = frozenset({"digest", "hash", "sha", "sha1", "sha256", "commit", "etag", "version", "checksum"})
 
 
 class UnreadableArchive(Exception):
@@ -239,23 +237,14 @@ def _recorded_hashes(entries: Iterable[_Entry]) -> dict[str, str]:
 
 def _dotenv_findings(text: str) -> Iterator[Finding]:
     """A `.env` file is a list of environment variables: each assignment is judged as one."""
-    for number, line in enumerate(text.splitlines(), start=1):
-        match = _DOTENV_LINE.match(line)
-        if match is None or line.lstrip().startswith("#"):
-            continue
-        value = match.group("value")
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        for problem in variable_problems(match.group("name"), value):
-            yield Finding(f".env variable {match.group('name')} {problem}", number)
+    for number, name, value in assignments(text):
+        for problem in variable_problems(name, value):
+            yield Finding(describe(f".env variable {name}", problem), number)
 
 
 def names_a_hex_key(name: str) -> bool:
     """`SIGNING_KEY`, `encryptionKey`, `app_secret`: a key-like name that does not say digest, hash, commit, ..."""
-    words = {w.lower() for w in _NAME_WORDS.findall(name)}
-    return bool(words & _KEY_WORDS) and not words & _DIGEST_WORDS
+    return bool(set(name_words(name)) & _KEY_WORDS) and not names_a_digest(name)
 
 
 def _hex_key_findings(text: str) -> Iterator[Finding]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from keyless_guard import (
+    compute_env,
     iam,
     iam_validity,
     kms,
@@ -15,6 +16,7 @@ from keyless_guard import (
     network,
     preview_knowledge,
     secretsmanager,
+    trust,
 )
 from keyless_guard.framework import Rule
 
@@ -29,8 +31,14 @@ RULES: Final[tuple[Rule, ...]] = (
     iam.no_access_keys,
     iam_validity.valid_policy,
     preview_knowledge.policy_known_at_preview,
+    trust.oidc_subject,
+    trust.oidc_subject_exact,
+    trust.trust_no_public_principal,
+    trust.passrole_scoped,
     lambda_env.no_credentials_in_env,
     lambda_code.no_credentials_in_code,
+    compute_env.no_credentials_in_compute_env,
+    compute_env.no_credentials_in_user_data,
     secretsmanager.secret_policy_not_public,
     secretsmanager.secret_requires_resource_policy,
     secretsmanager.secret_customer_managed_kms,

@@ -10,11 +10,14 @@ from pulumi_policy import EnforcementLevel, Severity
 
 from keyless_guard.framework import Report, Resource, Stack, StackReport, resource_rule, stack_rule
 from keyless_guard.iam_documents import Statement, read_statements
+from keyless_guard.values import known
 
 # Type tokens, not secrets (ruff's S105 matches the word in the names).
 SECRET: Final = "aws:secretsmanager/secret:Secret"  # noqa: S105
 SECRET_POLICY: Final = "aws:secretsmanager/secretPolicy:SecretPolicy"  # noqa: S105
 SECRET_VERSION: Final = "aws:secretsmanager/secretVersion:SecretVersion"  # noqa: S105
+SSM_PARAMETER: Final = "aws:ssm/parameter:Parameter"
+_SECURE_STRING: Final = "SecureString"
 _READ_ACTION: Final = "secretsmanager:getsecretvalue"
 _ACCOUNT_PRINCIPAL = re.compile(r"^\d{12}$|^arn:[^:]+:iam::\d{12}:root$")
 _ROLE_PRINCIPAL = re.compile(r"^arn:[^:]+:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]+$")
@@ -132,12 +135,31 @@ def secret_customer_managed_kms(resource: Resource, report: Report) -> None:
     description="A secret's value must not be set from the program (it would pass through code, config and state).",
     level=EnforcementLevel.MANDATORY,
     severity=Severity.CRITICAL,
-    remediation="Delete the SecretVersion; put the value out of band (aws secretsmanager put-secret-value).",
+    remediation=(
+        "Delete the SecretVersion; put the value out of band (aws secretsmanager put-secret-value). For a "
+        "SecureString parameter, create it out of band (aws ssm put-parameter --type SecureString) and pass its name."
+    ),
     equivalent="CKV_SECRET_* (hard-coded values); cdk-nag none",
-    resource_types=(SECRET_VERSION,),
+    resource_types=(SECRET_VERSION, SSM_PARAMETER),
 )
 def secret_no_value_in_program(resource: Resource, report: Report) -> None:
     # Presence is enough: the value itself (known or not) is never read.
+    if resource.type == SSM_PARAMETER:
+        _secure_string_value(resource, report)
+        return
     for field in ("secretString", "secretBinary"):
         if resource.props.get(field) is not None:
             report(f"This SecretVersion sets {field} from the program. Put the value into the secret out of band.")
+
+
+def _secure_string_value(resource: Resource, report: Report) -> None:
+    """A SecureString parameter whose value the program writes is a literal SecretVersion by another name: the value
+    passes through code or config and lands in state (`valueWo`, write-only, still passes through the program)."""
+    if known(resource.props.get("type"), "type") != _SECURE_STRING:
+        return
+    for field in ("value", "valueWo", "insecureValue"):
+        if resource.props.get(field) is not None:
+            report(
+                f"This SecureString parameter sets {field} from the program. Create the parameter out of band "
+                "(aws ssm put-parameter --type SecureString) and pass only its name."
+            )

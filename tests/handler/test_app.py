@@ -447,6 +447,21 @@ def test_the_default_is_eight_requests_at_once(weather_api: FakeWeatherApi) -> N
     assert weather_api.max_in_flight == 8
 
 
+def test_the_connection_pool_holds_a_connection_per_worker(
+    monkeypatch: pytest.MonkeyPatch, weather_api: FakeWeatherApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    """urllib3 warns "Connection pool is full, discarding connection" when more requests were in flight than its
+    pool keeps (requests' default is 10): with 25 workers, a pool of the default size would throw 15 away."""
+    monkeypatch.setenv("API_CONCURRENCY", "25")
+    weather_api.gate(25)
+
+    assert invoke({"cities": [f"City {index:02d}" for index in range(25)]}) == {"status": "ok", "items": 50}
+
+    assert weather_api.gate_opened
+    discarded = [record for record in caplog.records if "pool is full" in record.getMessage()]
+    assert discarded == []
+
+
 def test_a_concurrency_of_one_fetches_one_city_after_another(
     monkeypatch: pytest.MonkeyPatch, weather_api: FakeWeatherApi
 ) -> None:

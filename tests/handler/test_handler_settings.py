@@ -11,6 +11,7 @@ from handler_settings import Settings
 
 URL_ERROR = "API_BASE_URL must be an https URL with a host and no credentials, query or fragment"
 TTL_ERROR = "SECRET_CACHE_TTL_SECONDS must be a whole number of seconds from 1 to 86400"
+CONCURRENCY_ERROR = "API_CONCURRENCY must be a whole number of requests from 1 to 25"
 VALID = {
     "SECRET_ID": "thirdparty/weather-api-key",
     "TABLE_NAME": "weather-readings",
@@ -25,6 +26,7 @@ def test_valid_settings_with_defaults() -> None:
         api_base_url="https://api.weather.example",
         secret_cache_ttl_seconds=300,
         log_level=logging.INFO,
+        api_concurrency=8,
     )
 
 
@@ -51,6 +53,9 @@ def test_valid_settings_with_defaults() -> None:
         ({"LOG_LEVEL": "debug"}, "log_level", logging.DEBUG),
         ({"LOG_LEVEL": "WARNING"}, "log_level", logging.WARNING),
         ({"LOG_LEVEL": ""}, "log_level", logging.INFO),
+        ({"API_CONCURRENCY": "1"}, "api_concurrency", 1),
+        ({"API_CONCURRENCY": "25"}, "api_concurrency", 25),
+        ({"API_CONCURRENCY": " "}, "api_concurrency", 8),
     ],
 )
 def test_accepted_values(overrides: dict[str, str], field: str, expected: object) -> None:
@@ -83,6 +88,11 @@ def test_accepted_values(overrides: dict[str, str], field: str, expected: object
         ("SECRET_CACHE_TTL_SECONDS", "five", TTL_ERROR),
         ("SECRET_CACHE_TTL_SECONDS", "\u00b2", TTL_ERROR),
         ("LOG_LEVEL", "VERBOSE", "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+        ("API_CONCURRENCY", "0", CONCURRENCY_ERROR),
+        ("API_CONCURRENCY", "26", CONCURRENCY_ERROR),
+        ("API_CONCURRENCY", "-1", CONCURRENCY_ERROR),
+        ("API_CONCURRENCY", "2.5", CONCURRENCY_ERROR),
+        ("API_CONCURRENCY", "eight", CONCURRENCY_ERROR),
     ],
 )
 def test_a_missing_or_malformed_setting_is_named_and_its_value_not_echoed(

@@ -1,7 +1,10 @@
 """Identifiers and credentials built at run time from a seeded RNG, so nothing that looks real is committed.
 
 Used by the detector tests and by `benchmarks.detector_precision`, which reports the false-positive rate of
-keyless-guard's detectors against detect-secrets' stock plugins.
+keyless-guard's detectors against detect-secrets' stock plugins. `CREDENTIALS` and `IDENTIFIERS` are values alone;
+`NAMED_CREDENTIALS` and `NAMED_IDENTIFIERS` are (variable name, value) pairs as a program writes them, for the classes
+that only a name decides: a punctuated password under `DB_PASSWORD`, a hex key under `SIGNING_KEY`, a setting under
+`PASSWORD_MIN_LENGTH`, a public client id under `COGNITO_CLIENT_ID`.
 """
 
 from __future__ import annotations
@@ -79,6 +82,138 @@ IDENTIFIERS: dict[str, Callable[[random.Random], str]] = {
     "s3 key": lambda rng: f"bundles/{_pick(rng, HEX, 40)}/handler.zip",
     "iso timestamp": lambda rng: f"2026-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}T10:00:00Z",
 }
+
+
+PUNCTUATION = "!#$%&*()-_=+[]{}<>:?"
+"""pulumi_random's RandomPassword default special characters (`overrideSpecial` unset)."""
+
+
+def _password(rng: random.Random, n: int = 16) -> str:
+    return _pick(rng, ALNUM + PUNCTUATION, n - 2) + rng.choice(PUNCTUATION) + rng.choice(string.digits)
+
+
+def _pem(label: str, rng: random.Random) -> str:
+    body = base64.b64encode(rng.randbytes(270)).decode()
+    lines = "\n".join(body[i : i + 64] for i in range(0, len(body), 64))
+    return f"-----BEGIN {label}-----\n{lines}\n-----END {label}-----\n"
+
+
+def _b64json(document: object) -> str:
+    return base64.b64encode(json.dumps(document).encode()).decode()
+
+
+Named = Callable[[random.Random], tuple[str, str]]
+
+
+def _named(name: str, make: Callable[[random.Random], str]) -> Named:
+    return lambda rng: (name, make(rng))
+
+
+NAMED_CREDENTIALS: dict[str, Named] = {
+    **{kind: _named("UPSTREAM", make) for kind, make in CREDENTIALS.items()},
+    "punctuated password": _named("DB_PASSWORD", _password),
+    "punctuated password, well-known name": _named("PGPASSWORD", _password),
+    "password, abbreviated name": _named("SMTP_PASS", lambda rng: _pick(rng, ALNUM, 12)),
+    "password, glued name": _named("DBPASSWORD", lambda rng: _pick(rng, ALNUM, 12)),
+    "secret, camelCase name": _named("JWTSecret", lambda rng: _pick(rng, ALNUM, 12)),
+    "token, acronym name": _named("APIToken", lambda rng: _pick(rng, ALNUM, 12)),
+    "base64 password with a slash": _named(
+        "API_TOKEN", lambda rng: _pick(rng, ALNUM, 7) + "/" + _pick(rng, ALNUM + "+", 8)
+    ),
+    "64-hex signing key": _named("SIGNING_KEY", lambda rng: _pick(rng, HEX, 64)),
+    "40-hex license key": _named("NEW_RELIC_LICENSE_KEY", lambda rng: _pick(rng, HEX, 40)),
+    "64-hex key, neutral name": _named("UPSTREAM", lambda rng: _pick(rng, HEX, 64)),
+    "json with a password": _named(
+        "DB_CONFIG", lambda rng: json.dumps({"user": "svc", "password": _password(rng), "port": 5432})
+    ),
+    "connection string with a password": _named(
+        "DB_CONNECTION", lambda rng: f"Server=db.internal;Database=app;User Id=svc;Password={_password(rng)};"
+    ),
+    "yaml with a token": _named(
+        "APP_CONFIG", lambda rng: f"upstream:\n  url: https://api.weather.example\n  token: {_pick(rng, ALNUM, 14)}\n"
+    ),
+    "query string with a client secret": _named(
+        "OAUTH_PARAMS", lambda rng: f"client=ingest&client_secret={_pick(rng, ALNUM, 12)}"
+    ),
+    "base64 json with an api key": _named(
+        "APP_SETTINGS", lambda rng: _b64json({"region": "eu-west-1", "apiKey": _pick(rng, ALNUM, 14)})
+    ),
+}
+
+NAMED_IDENTIFIERS: dict[str, Named] = {
+    "uuid": _named("REQUEST_ID", IDENTIFIERS["uuid"]),
+    "commit sha": _named("GIT_COMMIT", IDENTIFIERS["commit sha"]),
+    "sha-256 digest": _named("BUNDLE_SHA256", IDENTIFIERS["sha-256 digest"]),
+    "secret arn": _named("API_KEY_SECRET_ARN", IDENTIFIERS["secret arn"]),
+    "kms key arn": _named("KMS_KEY_ARN", IDENTIFIERS["kms key arn"]),
+    "role arn": _named("ROLE_ARN", IDENTIFIERS["role arn"]),
+    "secret name": _named("SECRET_ID", IDENTIFIERS["secret name"]),
+    "table name": _named("TABLE_NAME", IDENTIFIERS["table name"]),
+    "plain url": _named("API_BASE_URL", IDENTIFIERS["plain url"]),
+    "region": _named("AWS_REGION_NAME", IDENTIFIERS["region"]),
+    "log level": _named("LOG_LEVEL", IDENTIFIERS["log level"]),
+    "ttl seconds": _named("SECRET_CACHE_TTL_SECONDS", IDENTIFIERS["ttl seconds"]),
+    "subnet id": _named("SUBNET_ID", IDENTIFIERS["subnet id"]),
+    "security group id": _named("SECURITY_GROUP_ID", IDENTIFIERS["security group id"]),
+    "account id": _named("ACCOUNT_ID", IDENTIFIERS["account id"]),
+    "s3 key": _named("BUNDLE_S3_KEY", IDENTIFIERS["s3 key"]),
+    "iso timestamp": _named("DEPLOYED_AT", IDENTIFIERS["iso timestamp"]),
+    "ssm parameter name": _named(
+        "DB_PASSWORD_PARAMETER", lambda rng: f"/prod/{_pick(rng, string.ascii_lowercase, 5)}/password"
+    ),
+    "stack secret name under a secret name": _named(
+        "API_KEY",
+        lambda rng: f"keyless-ingest/{rng.choice(['prod', 'dev'])}/{_pick(rng, string.ascii_lowercase, 6)}-api-key",
+    ),
+    "dynamic reference": _named(
+        "DB_PASSWORD", lambda rng: f"{{{{resolve:secretsmanager:prod/{_pick(rng, string.ascii_lowercase, 5)}}}}}"
+    ),
+    "password min length": _named("PASSWORD_MIN_LENGTH", lambda rng: str(rng.randrange(8, 64))),
+    "token ttl seconds": _named("TOKEN_TTL_SECONDS", lambda rng: str(rng.randrange(60, 86400))),
+    "secret rotation days": _named("SECRET_ROTATION_DAYS", lambda rng: str(rng.randrange(1, 365))),
+    "secret rotation enabled": _named("SECRET_ROTATION_ENABLED", lambda rng: rng.choice(["true", "false", "True"])),
+    "token audience": _named(
+        "TOKEN_AUDIENCE", lambda rng: rng.choice(["api://default", "https://api.weather.example", "ingest"])
+    ),
+    "token issuer": _named(
+        "TOKEN_ISSUER", lambda rng: f"https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_{_pick(rng, ALNUM, 9)}"
+    ),
+    "auth token cache": _named(
+        "AUTH_TOKEN_CACHE", lambda rng: rng.choice(["redis", "memory", "in-process", "dynamodb"])
+    ),
+    "token refresh duration": _named("TOKEN_REFRESH", lambda rng: rng.choice(["15m", "1h", "30s", "PT5M"])),
+    "cognito app client id": _named(
+        "COGNITO_CLIENT_ID", lambda rng: _pick(rng, string.ascii_lowercase + string.digits, 26)
+    ),
+    "appsync api id": _named("APPSYNC_API_ID", lambda rng: _pick(rng, string.ascii_lowercase + string.digits, 26)),
+    "cognito user pool id": _named("USER_POOL_ID", lambda rng: f"eu-west-1_{_pick(rng, ALNUM, 9)}"),
+    "pem public key": _named("JWT_PUBLIC_KEY", lambda rng: _pem("PUBLIC KEY", rng)),
+    "stripe publishable key": _named("STRIPE_PUBLISHABLE_KEY", lambda rng: "pk_" + "live_" + _pick(rng, ALNUM, 24)),
+    "sentry dsn": _named(
+        "SENTRY_DSN",
+        lambda rng: (
+            f"https://{_pick(rng, HEX, 32)}@o{rng.randrange(10**5, 10**7)}.ingest.sentry.io/{rng.randrange(10**6)}"
+        ),
+    ),
+    "base64 json settings": _named(
+        "APP_SETTINGS",
+        lambda rng: _b64json({"logLevel": "INFO", "retries": rng.randrange(1, 9), "region": "eu-west-1"}),
+    ),
+    "json with a secret reference": _named(
+        "DB_CONFIG",
+        lambda rng: json.dumps({"user": "svc", "passwordSecretArn": IDENTIFIERS["secret arn"](rng), "port": 5432}),
+    ),
+    "connection string with a placeholder": _named(
+        "DB_CONNECTION",
+        lambda rng: f"Server=db{rng.randrange(9)}.internal;Database=app;User Id=svc;Password=${{DB_PASSWORD}};",
+    ),
+}
+
+
+def named_samples(kinds: dict[str, Named], per_kind: int, seed: int = 4) -> list[tuple[str, str, str]]:
+    """(kind, variable name, value) triples."""
+    rng = random.Random(seed)
+    return [(kind, *make(rng)) for kind, make in kinds.items() for _ in range(per_kind)]
 
 
 def samples(kinds: dict[str, Callable[[random.Random], str]], per_kind: int, seed: int = 4) -> list[tuple[str, str]]:

@@ -58,7 +58,7 @@ def test_analyzer_info_carries_each_rules_metadata(pack):
         ("aws:lambda/function:Function", {"lambda-env-no-credentials"}),
         ("aws:iam/accessKey:AccessKey", {"iam-no-access-keys"}),
         ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", {"iam-no-broad-managed-policies"}),
-        ("aws:iam/policy:Policy", {"iam-no-wildcard-actions"}),
+        ("aws:iam/policy:Policy", {"iam-no-wildcard-actions", "iam-passrole-scoped"}),
     ],
 )
 def test_resource_rules_run_only_on_their_declared_types(pack, type_, expected):

@@ -195,7 +195,7 @@ def test_invalid_policy_json_is_reported_not_passed(pack):
 def test_unknown_policy_is_an_advisory_not_a_pass(pack):
 
     result = report(pack, res(ROLE_POLICY, "p", {"policy": UNKNOWN}))
-    assert result.not_run_for_unknowns == 5  # the four IAM document rules and iam-policy-valid
+    assert result.not_run_for_unknowns == 6  # the four IAM document rules, iam-policy-valid, iam-passrole-scoped
     # the document rules cannot run (advisory); policy-known-at-preview blocks the unknown document itself
     assert {(v.policy, v.enforcement, v.cant_run) for v in result.violations} == {
         ("iam-no-wildcard-actions", "advisory", True),
@@ -203,6 +203,7 @@ def test_unknown_policy_is_an_advisory_not_a_pass(pack):
         ("iam-no-star-resource", "advisory", True),
         ("iam-no-broad-resource-arns", "advisory", True),
         ("iam-policy-valid", "advisory", True),
+        ("iam-passrole-scoped", "advisory", True),
         ("policy-known-at-preview", "mandatory", False),
     }
 

@@ -24,6 +24,12 @@ EXPECTED = {
     "code_credential": {("lambda-code-no-credentials", "baked")},
     "access_key": {("iam-no-access-keys", "ci-key")},
     "vpc_without_endpoint": {("vpc-secretsmanager-endpoint", "isolated")},
+    "other_compute": {
+        ("compute-env-no-credentials", "app"),
+        ("compute-env-no-credentials", "build"),
+        ("ec2-user-data-no-credentials", "workers"),
+        ("secret-no-value-in-program", "db-password"),
+    },
 }
 
 

@@ -1,0 +1,108 @@
+"""The CI workflows hold no AWS key, pin every action to a commit and never run untrusted input.
+
+actionlint and zizmor (`make workflows`) check far more; these tests pin the project's own rules, and run both
+linters so that a plain pytest run fails on a workflow they reject.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
+VENV_BIN = REPO / "venv" / "bin"
+PINNED = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+@[0-9a-f]{40}")
+UNTRUSTED = re.compile(r"\$\{\{")
+"""Any expression inside `run:` is refused, not only the known-dangerous ones: values reach scripts through `env:`."""
+
+
+def load(path: Path) -> dict[Any, Any]:
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(document, dict)
+    return document
+
+
+def steps(document: dict[Any, Any]) -> list[dict[str, Any]]:
+    return [step for job in document["jobs"].values() for step in job.get("steps", [])]
+
+
+def triggers(document: dict[Any, Any]) -> dict[str, Any]:
+    # PyYAML reads the bare key `on` as the boolean True.
+    value = document.get("on", document.get(True))
+    if isinstance(value, dict):
+        return value
+    names = [value] if isinstance(value, str) else list(value or [])
+    return dict.fromkeys(names)
+
+
+def test_there_are_a_preview_and_a_deploy_workflow():
+    assert [path.name for path in WORKFLOWS] == ["deploy.yml", "preview.yml"]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
+def test_no_workflow_references_aws_access_keys(path):
+    text = path.read_text(encoding="utf-8")
+
+    assert "AWS_ACCESS_KEY_ID" not in text
+    assert "AWS_SECRET_ACCESS_KEY" not in text
+    assert "aws-access-key-id" not in text
+    assert "aws-secret-access-key" not in text
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
+def test_every_action_is_pinned_to_a_full_commit_sha(path):
+    """tj-actions/changed-files (CVE-2025-30066): a moved tag ran a credential dump in every workflow using it."""
+    uses = [step["uses"] for step in steps(load(path)) if "uses" in step]
+
+    assert uses
+    assert [ref for ref in uses if not PINNED.fullmatch(ref)] == []
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
+def test_no_pull_request_target_and_no_expression_in_run(path):
+    document = load(path)
+
+    assert "pull_request_target" not in triggers(document)
+    assert [step["run"] for step in steps(document) if "run" in step and UNTRUSTED.search(step["run"])] == []
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
+def test_only_the_jobs_that_assume_a_role_may_mint_an_oidc_token(path):
+    document = load(path)
+
+    assert document["permissions"] == {}
+    for name, job in document["jobs"].items():
+        assumes_role = any("configure-aws-credentials" in step.get("uses", "") for step in job.get("steps", []))
+        expected = {"id-token": "write", "contents": "read"} if assumes_role else {"contents": "read"}
+        assert job["permissions"] == expected, name
+
+
+def test_the_cloud_preview_skips_forks_and_the_deploy_runs_in_the_protected_environment():
+    preview = load(REPO / ".github" / "workflows" / "preview.yml")["jobs"]
+    deploy = load(REPO / ".github" / "workflows" / "deploy.yml")["jobs"]["deploy"]
+
+    assert preview["cloud-preview"]["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    assert deploy["environment"] == "prod"
+    runs = " ".join(step.get("run", "") for step in deploy["steps"])
+    assert "pulumi up" in runs
+    assert "--policy-pack policies --policy-pack-config policies/config/prod.json" in runs
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [str(VENV_BIN / "actionlint"), *map(str, WORKFLOWS)],
+        [str(VENV_BIN / "zizmor"), "--offline", str(REPO / ".github" / "workflows")],
+    ],
+    ids=["actionlint", "zizmor"],
+)
+def test_the_workflow_linters_pass(command):
+    result = subprocess.run(command, capture_output=True, text=True, check=False, cwd=REPO)
+
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,5 @@
+"""The one error type of the offline preview (tools.preview and the modules it is built from)."""
+
+
+class PreviewError(Exception):
+    """The program, its project file or its stack config cannot be previewed; the message says why."""

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pulumi
-from pulumi.runtime.sync_await import _sync_await
 
 from tools.preview import ProgramRun, run_under_mocks
+from tools.pulumi_internals import sync_await
 from tools.recorded import UNKNOWN, RecordedResource
 
 REGION = "eu-west-1"
@@ -29,8 +29,8 @@ T = TypeVar("T")
 def resolved(output: pulumi.Output[T] | None) -> T:
     """The value of a component output after `run_components` returned; it must be present and known."""
     assert output is not None, "the component has no such output"
-    assert _sync_await(output.is_known()), "the output is unknown"
-    value = _sync_await(output.future())
+    assert sync_await(output.is_known()), "the output is unknown"
+    value = sync_await(output.future())
     assert value is not None, "the output has no value"
     return value
 

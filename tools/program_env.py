@@ -62,6 +62,11 @@ def _interpreter(venv: Path) -> Path:
     return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
+def _is_this_interpreter(venv: Path) -> bool:
+    """True if `venv` is the virtualenv this process runs in (same packages: no need for a second process)."""
+    return venv.exists() and Path(sys.prefix).resolve() == venv.resolve()
+
+
 def install(program_dir: Path) -> Path | None:
     """Create the program's virtualenv and install its requirements.txt, as `pulumi install` does with pip.
 
@@ -116,7 +121,9 @@ def run_program(
     project, config = load_stack_config(program_dir, stack)
     config.update(config_overrides or {})
     venv = virtualenv_dir(program_dir)
-    if venv is None:
+    if venv is None or _is_this_interpreter(venv):
+        # No virtualenv named, or the one named is the one running now (this project's own venv/): the program runs
+        # in this process, as it would in the CLI's child process with the same interpreter and packages.
         return run_entry_point(
             program_dir,
             project=project,

@@ -1,232 +1,36 @@
 """The keyless-ingest stack: reads config, composes the components, exports what operators need.
 
-This is the only module that reads `pulumi.Config`. Every physical name is explicit and derived from project
-and stack, and every ARN that a policy names is built from invokes (account, partition, region), so that all
-policies and the function's environment are known during the first `pulumi preview` of a fresh stack.
+This is the only module that reads `pulumi.Config`; `stack_settings.read_settings` validates it. Every physical name
+is explicit and derived from project and stack, and every ARN that a policy names is built from invokes (account,
+partition, region), so that all policies and the function's environment are known during the first `pulumi preview`
+of a fresh stack.
 """
 
 from __future__ import annotations
-
-import re
-from dataclasses import dataclass
-from typing import Literal, cast
-from urllib.parse import urlsplit
 
 import pulumi
 import pulumi_aws as aws
 
 from components.audit_queries import AuditQueries
+from components.audit_trail import AuditTrail
 from components.aws_context import AwsContext
-from components.grants import SecretReadGrant, TableWriteGrant
 from components.least_privilege_function import LeastPrivilegeFunction
 from components.locked_secret import LockedSecret
 from components.log_encryption_key import LogEncryptionKey
-from components.log_retention import require_valid_retention
-from components.private_network import NetworkMode, PrivateNetwork, PrivateNetworkArgs, require_private_cidr
+from components.private_network import PrivateNetwork, PrivateNetworkArgs
 from components.results_table import ResultsTable
-from components.secret_access_monitoring import (
-    SecretAccessMonitoring,
-    audit_trail_log_group_name,
-    require_log_group_name,
-)
+from components.secret_access_monitoring import SecretAccessMonitoring, audit_trail_log_group_name
+from stack_settings import read_settings
 from tools.bundle import build_bundle
 
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-MAX_CACHE_TTL_SECONDS = 3600
-
-
-class ConfigError(pulumi.RunError):
-    """A stack setting is missing or invalid; the message names the key."""
-
-
-@dataclass(frozen=True)
-class StackSettings:
-    secret_name: str
-    api_base_url: str
-    secret_cache_ttl_seconds: int
-    log_level: str
-    log_retention_days: int
-    network_mode: NetworkMode
-    vpc_cidr: str
-    enable_nat_gateway: bool
-    vpc_id: str
-    subnet_ids: tuple[str, ...]
-    route_table_ids: tuple[str, ...]
-    secrets_manager_endpoint_id: str | None
-    dynamodb_endpoint_id: str | None
-    reserved_concurrency: int | None
-    tracing: bool
-    deletion_protection: bool
-    secret_recovery_window_days: int
-    rotation_function_arn: str | None
-    rotation_role_arn: str | None
-    alarm_email: str | None
-    audit_log_group_name: str | None
-    create_trail: bool
-    secret_read_alarms: bool
-    """False when there is no trail to read (createTrail false and no auditLogGroupName)."""
-    enable_access_analyzer: bool
-    encrypt_logs: bool
-
-
-def read_settings(config: pulumi.Config, project: str, stack: str) -> StackSettings:
-    """Read and validate every project setting; a bad value raises ConfigError naming the key."""
-
-    def key(name: str) -> str:
-        return f"{project}:{name}"
-
-    def fail(name: str, problem: str) -> ConfigError:
-        return ConfigError(f"{key(name)}: {problem}")
-
-    def string_list(name: str) -> tuple[str, ...]:
-        value = config.get_object(name) or []
-        if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
-            raise fail(name, "must be a list of non-empty strings")
-        return tuple(value)
-
-    network_mode = config.require("networkMode")
-    if network_mode not in ("create", "existing"):
-        raise fail("networkMode", f"must be 'create' or 'existing', got {network_mode!r}")
-    vpc_id, subnet_ids, route_table_ids = (
-        config.get("vpcId") or "",
-        string_list("subnetIds"),
-        string_list("routeTableIds"),
-    )
-    enable_nat_gateway = config.require_bool("enableNatGateway")
-    existing_endpoints = {
-        "secretsManagerEndpointId": config.get("secretsManagerEndpointId") or None,
-        "dynamodbEndpointId": config.get("dynamodbEndpointId") or None,
-    }
-    for endpoint_key, endpoint_id in existing_endpoints.items():
-        if endpoint_id and network_mode != "existing":
-            raise fail(endpoint_key, "applies only to networkMode=existing: a created VPC has no endpoints to reuse")
-        if endpoint_id and not re.fullmatch(r"vpce-[0-9a-f]{8,17}", endpoint_id):
-            raise fail(endpoint_key, f"must be a VPC endpoint id (vpce-...), got {endpoint_id!r}")
-    if network_mode == "existing":
-        if not re.fullmatch(r"vpc-[0-9a-f]{8,17}", vpc_id):
-            raise fail("vpcId", f"networkMode=existing needs the id of the VPC to adopt (vpc-...), got {vpc_id!r}")
-        if len(subnet_ids) < 2:
-            raise fail("subnetIds", "networkMode=existing needs at least two private subnet ids in different AZs")
-        if not route_table_ids:
-            raise fail("routeTableIds", "networkMode=existing needs the subnets' route table ids")
-        if enable_nat_gateway:
-            raise fail("enableNatGateway", "applies only to networkMode=create; an existing VPC keeps its routing")
-    elif vpc_id or subnet_ids or route_table_ids:
-        raise fail("networkMode", "is 'create', so vpcId, subnetIds and routeTableIds must stay empty")
-
-    api_base_url = config.require("apiBaseUrl")
-    parts = urlsplit(api_base_url)
-    if parts.scheme != "https" or not parts.hostname:
-        raise fail("apiBaseUrl", "must be an https:// URL")
-    if parts.username or parts.password or parts.query or parts.fragment:
-        # Credentials in a URL end up in logs and in the function's environment: the key lives in the secret.
-        raise fail("apiBaseUrl", "must not carry credentials, a query or a fragment")
-
-    ttl = config.require_int("secretCacheTtlSeconds")
-    if not 1 <= ttl <= MAX_CACHE_TTL_SECONDS:
-        raise fail("secretCacheTtlSeconds", f"must be between 1 and {MAX_CACHE_TTL_SECONDS}, got {ttl}")
-    log_level = config.require("logLevel").upper()
-    if log_level not in LOG_LEVELS:
-        raise fail("logLevel", f"must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
-    try:
-        retention = require_valid_retention(config.require_int("logRetentionDays"), setting=key("logRetentionDays"))
-        vpc_cidr = require_private_cidr(config.require("vpcCidr"), setting=key("vpcCidr"))
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from exc
-    reserved = config.require_int("reservedConcurrency")
-    if reserved < -1:
-        raise fail("reservedConcurrency", f"must be -1 (unreserved) or a number of executions, got {reserved}")
-    if reserved == 0:
-        raise fail("reservedConcurrency", "0 would stop every invocation; use -1 for no reservation")
-    recovery_window = config.require_int("secretRecoveryWindowDays")
-    if not 7 <= recovery_window <= 30:
-        raise fail("secretRecoveryWindowDays", f"must be between 7 and 30, got {recovery_window}")
-    secret_name = config.get("secretName") or f"{project}/{stack}/weather-api-key"
-    if not re.fullmatch(r"[A-Za-z0-9/_+=.@-]{1,512}", secret_name):
-        raise fail("secretName", "may hold only letters, digits and /_+=.@- (at most 512)")
-    rotation_function_arn = config.get("rotationFunctionArn") or None
-    if rotation_function_arn and not rotation_function_arn.startswith("arn:"):
-        raise fail("rotationFunctionArn", "must be a Lambda function ARN")
-    rotation_role_arn = config.get("rotationRoleArn") or None
-    if rotation_function_arn and not rotation_role_arn:
-        raise fail(
-            "rotationFunctionArn",
-            f"needs {key('rotationRoleArn')}, the rotation function's execution role: the secret, key and endpoint "
-            "policies deny every reader they do not name",
-        )
-    if rotation_role_arn and not rotation_function_arn:
-        raise fail("rotationRoleArn", f"applies only with {key('rotationFunctionArn')}")
-    if rotation_role_arn and not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+", rotation_role_arn):
-        raise fail(
-            "rotationRoleArn",
-            f"must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), got {rotation_role_arn!r}",
-        )
-    alarm_email = config.get("alarmEmail") or None
-    if alarm_email and not EMAIL.fullmatch(alarm_email):
-        raise fail("alarmEmail", "must be an email address such as security-oncall@example.com")
-    create_trail = config.require_bool("createTrail")
-    audit_log_group_name = config.get("auditLogGroupName") or None
-    if create_trail and audit_log_group_name:
-        raise fail("auditLogGroupName", "must stay empty when createTrail is true: the stack creates the trail's group")
-    secret_read_alarms = create_trail or audit_log_group_name is not None
-    if not secret_read_alarms:
-        # The stack cannot create metric filters on a group that does not exist, so it deploys on an account with
-        # no trail and says plainly what it does not watch (the pack's secret-unexpected-access-alarm says it too).
-        pulumi.log.warn(
-            f"{key('createTrail')} is false and {key('auditLogGroupName')} is empty: the secret-read alarms "
-            "(unexpected reads, read spike, throttled reads) are OFF. Set auditLogGroupName to the CloudWatch Logs "
-            "group of the account's trail (read events included), or createTrail to true."
-        )
-    if audit_log_group_name:
-        try:
-            require_log_group_name(audit_log_group_name, setting=key("auditLogGroupName"))
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from exc
-
-    return StackSettings(
-        secret_name=secret_name,
-        api_base_url=api_base_url.rstrip("/"),
-        secret_cache_ttl_seconds=ttl,
-        log_level=log_level,
-        log_retention_days=retention,
-        network_mode=cast(Literal["create", "existing"], network_mode),
-        vpc_cidr=vpc_cidr,
-        enable_nat_gateway=enable_nat_gateway,
-        vpc_id=vpc_id,
-        subnet_ids=subnet_ids,
-        route_table_ids=route_table_ids,
-        secrets_manager_endpoint_id=existing_endpoints["secretsManagerEndpointId"],
-        dynamodb_endpoint_id=existing_endpoints["dynamodbEndpointId"],
-        reserved_concurrency=None if reserved == -1 else reserved,
-        tracing=config.require_bool("tracing"),
-        deletion_protection=config.require_bool("deletionProtection"),
-        secret_recovery_window_days=recovery_window,
-        rotation_function_arn=rotation_function_arn,
-        rotation_role_arn=rotation_role_arn,
-        alarm_email=alarm_email,
-        audit_log_group_name=audit_log_group_name,
-        create_trail=create_trail,
-        secret_read_alarms=secret_read_alarms,
-        enable_access_analyzer=config.require_bool("enableAccessAnalyzer"),
-        encrypt_logs=config.require_bool("encryptLogs"),
-    )
-
-
-def current_aws_context() -> AwsContext:
-    partition = aws.get_partition()
-    return AwsContext(
-        partition=partition.partition,
-        region=aws.get_region().region,
-        account_id=aws.get_caller_identity().account_id,
-        dns_suffix=partition.dns_suffix,
-    )
+MONITORING = ("secret-access", "keyless-ingest:index:SecretAccessMonitoring")
+"""Name and type of the monitoring component, which the trail and the analyzer were children of."""
 
 
 def main() -> None:
     project, stack = pulumi.get_project(), pulumi.get_stack()
     settings = read_settings(pulumi.Config(), project, stack)
-    context = current_aws_context()
+    context = AwsContext.current()
     prefix = f"{project}-{stack}"
     function_name = f"{prefix}-ingest"
     role_name = f"{function_name}-exec"
@@ -293,7 +97,8 @@ def main() -> None:
                 "SECRET_CACHE_TTL_SECONDS": str(settings.secret_cache_ttl_seconds),
                 "LOG_LEVEL": settings.log_level,
             },
-            "grants": [TableWriteGrant(table.known_arn), SecretReadGrant(secret_arn_pattern)],
+            "writable_table_arns": [table.known_arn],
+            "readable_secret_arns": [secret_arn_pattern],
             "placement": network.placement,
             "log_retention_days": settings.log_retention_days,
             "log_kms_key_arn": log_key.arn if log_key else None,
@@ -317,8 +122,28 @@ def main() -> None:
         opts=pulumi.ResourceOptions(depends_on=[function.role]),
     )
 
+    # The stack's own trail, when the account has none delivering to CloudWatch Logs here. It was a child of the
+    # monitoring component; the alias keeps its URN (and its children's) on stacks deployed before.
+    trail = (
+        AuditTrail(
+            "secret-access-trail",
+            {
+                "context": context,
+                "trail_name": f"{prefix}-audit",
+                "bucket_name": f"{prefix}-trail-{context.account_id}",
+                "log_group_name": audit_trail_log_group_name(prefix),
+                "key_alias": f"alias/{prefix}-trail",
+                "role_name": f"{prefix}-cloudtrail-to-logs",
+                "log_retention_days": settings.log_retention_days,
+                "log_kms_key_arn": log_key.arn if log_key else None,
+            },
+            opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(parent=pulumi.create_urn(*MONITORING))]),
+        )
+        if settings.create_trail
+        else None
+    )
     monitoring = SecretAccessMonitoring(
-        "secret-access",
+        MONITORING[0],
         {
             "context": context,
             "name_prefix": prefix,
@@ -328,17 +153,23 @@ def main() -> None:
             "function_role_arn": role_arn,
             "cache_ttl_seconds": settings.secret_cache_ttl_seconds,
             "metric_namespace": f"{project}/{stack}",
-            "audit_log_group_name": settings.audit_log_group_name,
-            "create_trail": settings.create_trail,
+            "audit_log_group_name": audit_trail_log_group_name(prefix) if trail else settings.audit_log_group_name,
             "secret_read_alarms": settings.secret_read_alarms,
-            "trail_log_retention_days": settings.log_retention_days,
-            "log_kms_key_arn": log_key.arn if log_key else None,
             "reserved_concurrency": settings.reserved_concurrency,
             "nat_gateway_id": network.nat_gateway_id,
             "alarm_email": settings.alarm_email,
-            "enable_access_analyzer": settings.enable_access_analyzer,
         },
+        # The metric filters wait for the trail's log group.
+        opts=pulumi.ResourceOptions(depends_on=[trail] if trail else None),
     )
+    if settings.enable_access_analyzer:
+        # Account-wide (one account analyzer per region): reports resource policies that grant outside access.
+        aws.accessanalyzer.Analyzer(
+            "secret-access-access-analyzer",
+            analyzer_name=f"{prefix}-account",
+            type="ACCOUNT",
+            opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(parent=monitoring)]),
+        )
 
     # "Who accessed this secret" in two clicks: saved Logs Insights queries built from the alarms' own audience.
     # They need the trail's log group, like the secret-read alarms (none on dev until auditLogGroupName is set).

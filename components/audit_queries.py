@@ -11,7 +11,7 @@ https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs
 """
 
 from collections.abc import Sequence
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -23,8 +23,10 @@ _ISSUER = SESSION_ISSUER.removeprefix("$.")
 
 
 class AuditQueriesArgs(TypedDict):
-    context: AwsContext
-    """Partition, region and account of the secret."""
+    """Inputs of AuditQueries."""
+
+    context: NotRequired[AwsContext]
+    """Partition, region and account of the secret. Default: read through this component's provider."""
     name_prefix: str
     """Folder of the saved queries in the console, e.g. keyless-ingest-prod."""
     secret_name: str
@@ -38,6 +40,9 @@ class AuditQueriesArgs(TypedDict):
 
 
 class AuditQueries(pulumi.ComponentResource):
+    """Saved CloudWatch Logs Insights queries on the trail's log group: who read the secret, denied reads, and changes
+    to the secret and its key."""
+
     query_names: pulumi.Output[list[str]]
     """Names of the saved queries, as the console lists them."""
 
@@ -45,7 +50,8 @@ class AuditQueries(pulumi.ComponentResource):
         super().__init__("keyless-ingest:index:AuditQueries", name, None, opts)
         self._name = name
         self._child = pulumi.ResourceOptions(parent=self)
-        audience = SecretAudience.of(args["context"], args["secret_name"], args["reader_role_arns"])
+        context = AwsContext.resolve(args.get("context"), parent=self)
+        audience = SecretAudience.of(context, args["secret_name"], args["reader_role_arns"])
         folder = args["name_prefix"]
         log_group = args["log_group_name"]
         queries: dict[str, tuple[str, pulumi.Input[str]]] = {

@@ -12,8 +12,6 @@ for CloudTrail on the key to create or update the trail; without one, CloudTrail
 (cents a month of KMS requests), so it is off rather than granting a service the right to decrypt the audit log.
 """
 
-from __future__ import annotations
-
 import re
 from typing import NotRequired, TypedDict
 
@@ -26,12 +24,24 @@ from components.log_retention import require_valid_retention
 from components.managed_key import ManagedKey, create_managed_key
 
 CLOUDTRAIL = "cloudtrail.amazonaws.com"
+DELIVERY_ROLE_TRUST = PolicyDocument(
+    (
+        Statement(
+            sid="CloudTrailDeliversToLogs",
+            principal=Principal.service(CLOUDTRAIL),
+            actions=("sts:AssumeRole",),
+        ),
+    )
+)
+"""Trust of the role CloudTrail delivers to CloudWatch Logs with; why it has no source condition: `_delivery_role`."""
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 
 class AuditTrailArgs(TypedDict):
-    context: AwsContext
-    """Partition, region and account the ARNs are built from."""
+    """Inputs of AuditTrail."""
+
+    context: NotRequired[AwsContext]
+    """Partition, region and account the ARNs are built from. Default: read through this component's provider."""
     trail_name: str
     """Physical trail name; explicit so that the policies can name the trail's ARN at preview."""
     bucket_name: str
@@ -49,33 +59,37 @@ class AuditTrailArgs(TypedDict):
 
 
 class AuditTrail(pulumi.ComponentResource):
-    trail_arn: str
+    """A multi-region CloudTrail trail with read events, into a private KMS-encrypted bucket and a CloudWatch Logs
+    group."""
+
+    trail_arn: pulumi.Output[str]
     """ARN of the trail, known at preview."""
-    bucket_arn: str
+    bucket_arn: pulumi.Output[str]
     """ARN of the log-file bucket, known at preview."""
-    log_group_name: str
+    log_group_name: pulumi.Output[str]
     """The CloudWatch Logs group that receives the events."""
-    log_group: pulumi.Resource
-    """The log group, for `depends_on` of metric filters."""
-    bucket_policy: PolicyDocument
-    key_policy: PolicyDocument
-    delivery_role_policy: PolicyDocument
-    delivery_role_trust: PolicyDocument
-    """Policies as sent to AWS."""
+    bucket_policy: pulumi.Output[str]
+    """The bucket policy JSON, as sent to AWS."""
+    key_policy: pulumi.Output[str]
+    """The log-file key's policy JSON, as sent to AWS."""
+    delivery_role_policy: pulumi.Output[str]
+    """The policy JSON of the role CloudTrail writes to the log group with, as sent to AWS."""
+    delivery_role_trust: pulumi.Output[str]
+    """The trust policy JSON of that role, as sent to AWS."""
 
     def __init__(self, name: str, args: AuditTrailArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("keyless-ingest:index:AuditTrail", name, None, opts)
-        self._context = context = args["context"]
+        self._context = context = AwsContext.resolve(args.get("context"), parent=self)
         self._name = name
         self._child = pulumi.ResourceOptions(parent=self)
         if not _BUCKET_NAME.fullmatch(args["bucket_name"]):
             raise ValueError(
                 f"AuditTrail {name}: {args['bucket_name']!r} is not a valid S3 bucket name (3 to 63 a-z0-9.-)"
             )
-        self.trail_arn = context.arn("cloudtrail", f"trail/{args['trail_name']}")
-        self.bucket_arn = f"arn:{context.partition}:s3:::{args['bucket_name']}"
-        self.log_group_name = args["log_group_name"]
-        log_group_arn = context.log_group_arn(self.log_group_name)
+        self._trail_arn = context.arn("cloudtrail", f"trail/{args['trail_name']}")
+        self._bucket_arn = f"arn:{context.partition}:s3:::{args['bucket_name']}"
+        log_group_name = args["log_group_name"]
+        log_group_arn = context.log_group_arn(log_group_name)
 
         key = create_managed_key(
             f"{name}-key",
@@ -85,16 +99,17 @@ class AuditTrail(pulumi.ComponentResource):
             service_statements=self._cloudtrail_key_statements(),
             parent=self,
         )
-        self.key_policy = key.policy
-        bucket_policy, bucket_encryption = self._bucket(args["bucket_name"], key)
-        self.log_group = aws.cloudwatch.LogGroup(
+        bucket_policy_json = self._bucket_policy().to_json()
+        bucket_policy, bucket_encryption = self._bucket(args["bucket_name"], key, bucket_policy_json)
+        self._log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
-            name=self.log_group_name,
+            name=log_group_name,
             retention_in_days=require_valid_retention(args.get("log_retention_days", 90), setting="log_retention_days"),
             kms_key_id=args.get("log_kms_key_arn"),
             opts=self._child,
         )
-        role_policy = self._delivery_role(args["role_name"], log_group_arn)
+        delivery_policy_json = self._delivery_role_policy(log_group_arn).to_json()
+        role_policy = self._delivery_role(args["role_name"], delivery_policy_json)
         aws.cloudtrail.Trail(
             f"{name}-trail",
             name=args["trail_name"],
@@ -114,15 +129,35 @@ class AuditTrail(pulumi.ComponentResource):
             # and the key policy (InsufficientEncryptionPolicyException) and the delivery role, so it waits for all.
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[bucket_policy, bucket_encryption, role_policy, key.key, key.alias, self.log_group],
+                depends_on=[bucket_policy, bucket_encryption, role_policy, key.key, key.alias, self._log_group],
             ),
         )
+        self.trail_arn = pulumi.Output.from_input(self._trail_arn)
+        self.bucket_arn = pulumi.Output.from_input(self._bucket_arn)
+        self.log_group_name = pulumi.Output.from_input(log_group_name)
+        self.key_policy = pulumi.Output.from_input(key.policy.to_json())
+        self.bucket_policy = pulumi.Output.from_input(bucket_policy_json)
+        self.delivery_role_policy = pulumi.Output.from_input(delivery_policy_json)
+        self.delivery_role_trust = pulumi.Output.from_input(DELIVERY_ROLE_TRUST.to_json())
         self.register_outputs(
-            {"trailArn": self.trail_arn, "bucketArn": self.bucket_arn, "logGroupName": self.log_group_name}
+            {
+                "trailArn": self.trail_arn,
+                "bucketArn": self.bucket_arn,
+                "logGroupName": self.log_group_name,
+                "keyPolicy": self.key_policy,
+                "bucketPolicy": self.bucket_policy,
+                "deliveryRolePolicy": self.delivery_role_policy,
+                "deliveryRoleTrust": self.delivery_role_trust,
+            }
         )
 
+    @property
+    def log_group(self) -> pulumi.Resource:
+        """Python only (not in the package schema): the log group, for `depends_on` of metric filters."""
+        return self._log_group
+
     def _cloudtrail_key_statements(self) -> tuple[Statement, ...]:
-        this_trail = {"StringEquals": {"aws:SourceArn": self.trail_arn}}
+        this_trail = {"StringEquals": {"aws:SourceArn": self._trail_arn}}
         return (
             Statement(
                 sid="CloudTrailEncryptsThisTrailsLogs",
@@ -131,7 +166,7 @@ class AuditTrail(pulumi.ComponentResource):
                 resources=("*",),
                 conditions={
                     **this_trail,
-                    "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": self.trail_arn},
+                    "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": self._trail_arn},
                 },
             ),
             Statement(
@@ -144,7 +179,7 @@ class AuditTrail(pulumi.ComponentResource):
         )
 
     def _bucket(
-        self, bucket_name: str, key: ManagedKey
+        self, bucket_name: str, key: ManagedKey, policy_json: str
     ) -> tuple[aws.s3.BucketPolicy, aws.s3.BucketServerSideEncryptionConfiguration]:
         """The private, versioned, encrypted bucket; returns its policy and encryption, which CreateTrail checks."""
         name, child = self._name, self._child
@@ -186,28 +221,25 @@ class AuditTrail(pulumi.ComponentResource):
             ],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[key.alias]),
         )
-        self.bucket_policy = self._bucket_policy()
-        policy = aws.s3.BucketPolicy(
-            f"{name}-bucket-policy", bucket=bucket.bucket, policy=self.bucket_policy.to_json(), opts=child
-        )
+        policy = aws.s3.BucketPolicy(f"{name}-bucket-policy", bucket=bucket.bucket, policy=policy_json, opts=child)
         return policy, encryption
 
     def _bucket_policy(self) -> PolicyDocument:
-        this_trail = {"StringEquals": {"aws:SourceArn": self.trail_arn, "aws:SourceAccount": self._context.account_id}}
+        this_trail = {"StringEquals": {"aws:SourceArn": self._trail_arn, "aws:SourceAccount": self._context.account_id}}
         return PolicyDocument(
             (
                 Statement(
                     sid="CloudTrailChecksAcl",
                     principal=Principal.service(CLOUDTRAIL),
                     actions=("s3:GetBucketAcl",),
-                    resources=(self.bucket_arn,),
+                    resources=(self._bucket_arn,),
                     conditions=this_trail,
                 ),
                 Statement(
                     sid="CloudTrailWritesThisAccountsLogs",
                     principal=Principal.service(CLOUDTRAIL),
                     actions=("s3:PutObject",),
-                    resources=(f"{self.bucket_arn}/AWSLogs/{self._context.account_id}/*",),
+                    resources=(f"{self._bucket_arn}/AWSLogs/{self._context.account_id}/*",),
                     conditions={
                         "StringEquals": {
                             **this_trail["StringEquals"],
@@ -221,50 +253,43 @@ class AuditTrail(pulumi.ComponentResource):
                     effect="Deny",
                     principal=Principal.anyone(),
                     actions=("s3:*",),
-                    resources=(self.bucket_arn, f"{self.bucket_arn}/*"),
+                    resources=(self._bucket_arn, f"{self._bucket_arn}/*"),
                     conditions={"Bool": {"aws:SecureTransport": "false"}},
                 ),
             )
         )
 
-    def _delivery_role(self, role_name: str, log_group_arn: str) -> aws.iam.RolePolicy:
-        name, context = self._name, self._context
+    def _delivery_role(self, role_name: str, policy_json: str) -> aws.iam.RolePolicy:
+        name = self._name
         # The one trust policy in this project without aws:SourceAccount / aws:SourceArn. CloudTrail does not send
         # those keys when it assumes the role to deliver to CloudWatch Logs, so either condition makes CreateTrail
         # fail (InvalidCloudWatchLogsRoleArnException) or events silently stop arriving, and with them the
         # unexpected-read alarm (prowler-cloud/prowler#4714; awsdocs/aws-cloudtrail-user-guide#17, "Removing
         # non-working conditions"). The confused-deputy risk stays small: the role can only append to this one log
         # group's CloudTrail streams, and keyless-guard's cloudtrail-logs-role-trust rule pins this exception.
-        self.delivery_role_trust = PolicyDocument(
-            (
-                Statement(
-                    sid="CloudTrailDeliversToLogs",
-                    principal=Principal.service(CLOUDTRAIL),
-                    actions=("sts:AssumeRole",),
-                ),
-            )
-        )
         role = aws.iam.Role(
             f"{name}-delivery-role",
             name=role_name,
             description="CloudTrail delivers events to one CloudWatch Logs group",
-            assume_role_policy=self.delivery_role_trust.to_json(),
+            assume_role_policy=DELIVERY_ROLE_TRUST.to_json(),
             opts=self._child,
-        )
-        # CloudTrail names its streams <account id>_CloudTrail_<region>; a multi-region trail writes one per region.
-        self.delivery_role_policy = PolicyDocument(
-            (
-                Statement(
-                    sid="WriteTrailStreams",
-                    actions=("logs:CreateLogStream", "logs:PutLogEvents"),
-                    resources=(f"{log_group_arn}:log-stream:{context.account_id}_CloudTrail_*",),
-                ),
-            )
         )
         return aws.iam.RolePolicy(
             f"{name}-delivery-policy",
             name="deliver-to-one-log-group",
             role=role.name,
-            policy=self.delivery_role_policy.to_json(),
+            policy=policy_json,
             opts=self._child,
+        )
+
+    def _delivery_role_policy(self, log_group_arn: str) -> PolicyDocument:
+        # CloudTrail names its streams <account id>_CloudTrail_<region>; a multi-region trail writes one per region.
+        return PolicyDocument(
+            (
+                Statement(
+                    sid="WriteTrailStreams",
+                    actions=("logs:CreateLogStream", "logs:PutLogEvents"),
+                    resources=(f"{log_group_arn}:log-stream:{self._context.account_id}_CloudTrail_*",),
+                ),
+            )
         )

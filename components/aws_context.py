@@ -5,18 +5,61 @@ resolve during preview. ARNs built here are therefore known at the first preview
 the `arn` outputs of resources that do not exist yet.
 """
 
-from __future__ import annotations
-
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Self
+
+if TYPE_CHECKING:
+    import pulumi
 
 
 @dataclass(frozen=True)
 class AwsContext:
+    """The partition, region and account that ARNs are built from."""
+
     partition: str
+    """AWS partition, e.g. aws, aws-cn or aws-us-gov."""
     region: str
+    """Region of the resources, e.g. eu-west-1."""
     account_id: str
+    """Twelve-digit account id."""
     dns_suffix: str = "amazonaws.com"
     """From `aws.get_partition`: differs in the China and GovCloud partitions."""
+
+    @classmethod
+    def current(cls, *, parent: "pulumi.Resource | None" = None) -> Self:
+        """Read the three values with invokes, through `parent`'s provider. The invokes resolve during preview."""
+        # Imported here: this module stays free of pulumi for tools/ that only build ARNs (components/secret_audience).
+        import pulumi
+        import pulumi_aws as aws
+
+        opts = pulumi.InvokeOptions(parent=parent)
+        partition = aws.get_partition(opts=opts)
+        return cls(
+            partition=partition.partition,
+            region=aws.get_region(opts=opts).region,
+            account_id=aws.get_caller_identity(opts=opts).account_id,
+            dns_suffix=partition.dns_suffix,
+        )
+
+    @classmethod
+    def resolve(cls, given: "AwsContext | Mapping[str, Any] | None", *, parent: "pulumi.Resource") -> "AwsContext":
+        """A component's `context` argument as an AwsContext. A Python program passes an AwsContext; the component
+        package host passes the same fields as a mapping (snake_case keys); a program in another language may leave
+        it out, and then the values are read through the component's provider (`current`)."""
+        if isinstance(given, AwsContext):
+            return given
+        if given is None:
+            return cls.current(parent=parent)
+        missing = {"partition", "region", "account_id"} - set(given)
+        if missing:
+            raise ValueError(f"context: missing {', '.join(sorted(missing))}")
+        return cls(
+            partition=str(given["partition"]),
+            region=str(given["region"]),
+            account_id=str(given["account_id"]),
+            dns_suffix=str(given.get("dns_suffix") or "amazonaws.com"),
+        )
 
     def arn(self, service: str, resource: str, *, regional: bool = True) -> str:
         region = self.region if regional else ""

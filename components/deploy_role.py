@@ -14,6 +14,8 @@ from components.deploy_policies import MAX_SESSION_SECONDS, trust_policy
 
 
 class DeployRoleArgs(TypedDict):
+    """Inputs of DeployRole."""
+
     role_name: str
     """Physical role name. Keep it outside the stack's name prefix, so the stack's own grants cannot reach it."""
     description: str
@@ -35,6 +37,9 @@ class DeployRoleArgs(TypedDict):
 
 
 class DeployRole(pulumi.ComponentResource):
+    """An IAM role that CI assumes through OIDC (exact audience and subjects, one-hour sessions) to preview or deploy
+    one stack."""
+
     arn: pulumi.Output[str]
     """ARN of the role: the value of the GitHub variable that role-to-assume reads."""
     name: pulumi.Output[str]

@@ -1,8 +1,6 @@
-"""Typed grants: what the function may do, turned into IAM statements in one place."""
+"""What the function may do, turned into IAM statements in one place."""
 
-from __future__ import annotations
-
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 from components.iam import Statement
 
@@ -13,25 +11,12 @@ SECRET_READ_ACTIONS: tuple[str, ...] = ("secretsmanager:GetSecretValue",)
 """The handler reads the value by name; it never calls DescribeSecret."""
 
 
-@dataclass(frozen=True)
-class TableWriteGrant:
-    """Write items to one DynamoDB table."""
-
-    table_arn: str
-
-    def statements(self) -> tuple[Statement, ...]:
-        return (Statement(sid="WriteReadings", actions=TABLE_WRITE_ACTIONS, resources=(self.table_arn,)),)
+def table_write_statement(table_arns: Sequence[str]) -> Statement:
+    """Write items to these DynamoDB tables."""
+    return Statement(sid="WriteReadings", actions=TABLE_WRITE_ACTIONS, resources=tuple(table_arns))
 
 
-@dataclass(frozen=True)
-class SecretReadGrant:
-    """Read the value of one secret. Decryption is granted by the secret's KMS key policy, not here, so the
-    role can decrypt only through Secrets Manager and only for this secret."""
-
-    secret_arn_pattern: str
-
-    def statements(self) -> tuple[Statement, ...]:
-        return (Statement(sid="ReadApiKey", actions=SECRET_READ_ACTIONS, resources=(self.secret_arn_pattern,)),)
-
-
-Grant = TableWriteGrant | SecretReadGrant
+def secret_read_statement(secret_arns: Sequence[str]) -> Statement:
+    """Read the values of these secrets (ARNs or `<name>-??????` patterns). Decryption is granted by each secret's
+    KMS key policy, not here, so the role can decrypt only through Secrets Manager and only for those secrets."""
+    return Statement(sid="ReadApiKey", actions=SECRET_READ_ACTIONS, resources=tuple(secret_arns))

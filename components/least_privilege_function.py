@@ -1,7 +1,5 @@
 """A Lambda function on an execution role that can do exactly what the function does, and no more."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping, Sequence
 from typing import NotRequired, TypedDict
 
@@ -9,15 +7,17 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws_context import AwsContext
-from components.grants import Grant
+from components.grants import secret_read_statement, table_write_statement
 from components.iam import PolicyDocument, Principal, Statement
 from components.log_retention import require_valid_retention
-from components.private_network import FunctionPlacement
+from components.private_network import FunctionPlacement, create_interface_statements
 
 
 class LeastPrivilegeFunctionArgs(TypedDict):
-    context: AwsContext
-    """Partition, region and account the ARNs are built from."""
+    """Inputs of LeastPrivilegeFunction."""
+
+    context: NotRequired[AwsContext]
+    """Partition, region and account the ARNs are built from. Default: read through this component's provider."""
     function_name: str
     """Physical function name; explicit so that its log group and ARNs are known at preview."""
     role_name: str
@@ -26,8 +26,11 @@ class LeastPrivilegeFunctionArgs(TypedDict):
     """The deployment bundle (handler code and its dependencies)."""
     environment: Mapping[str, str]
     """Names and settings only, never a secret value: the policy pack rejects credentials here."""
-    grants: Sequence[Grant]
-    """What the function may do besides writing its own logs."""
+    writable_table_arns: NotRequired[Sequence[str]]
+    """DynamoDB tables the function may write items to (BatchWriteItem, the handler's only call). Default: none."""
+    readable_secret_arns: NotRequired[Sequence[str]]
+    """Secrets the function may read (GetSecretValue only), as ARNs or `<name>-??????` patterns; decryption is
+    granted by each secret's key policy (LockedSecret does), not by the role. Default: none."""
     code_sha256: NotRequired[str]
     """Base64 SHA-256 of the bundle, so an unchanged bundle never triggers an update."""
     handler: NotRequired[str]
@@ -53,49 +56,49 @@ class LeastPrivilegeFunctionArgs(TypedDict):
 
 
 class LeastPrivilegeFunction(pulumi.ComponentResource):
+    """A Lambda function on its own execution role, which may write its own logs and do exactly what the grants say."""
+
     function_name: pulumi.Output[str]
     """Name of the function."""
     function_arn: pulumi.Output[str]
     """ARN of the function."""
-    role_arn: str
+    role_arn: pulumi.Output[str]
     """ARN of the execution role, known at preview."""
-    log_group_name: str
+    log_group_name: pulumi.Output[str]
     """The function's log group, known at preview."""
-    role: aws.iam.Role
-    """The execution role, for `depends_on` of resources whose policies name it."""
-    role_policy_document: PolicyDocument
-    """The role's inline policy, as sent to AWS."""
+    role_policy: pulumi.Output[str]
+    """The execution role's inline policy JSON, as sent to AWS."""
 
     def __init__(self, name: str, args: LeastPrivilegeFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("keyless-ingest:index:LeastPrivilegeFunction", name, None, opts)
-        self._context = args["context"]
+        self._context = AwsContext.resolve(args.get("context"), parent=self)
         self._name = name
         function_name = args["function_name"]
-        self.role_arn = self._context.role_arn(args["role_name"])
-        self.log_group_name = f"/aws/lambda/{function_name}"
+        role_arn = self._context.role_arn(args["role_name"])
+        self._log_group_name = f"/aws/lambda/{function_name}"
         retention = require_valid_retention(args.get("log_retention_days", 14), setting="log_retention_days")
         placement = args.get("placement")
         tracing = args.get("tracing", False)
         child = pulumi.ResourceOptions(parent=self)
 
-        self.role = aws.iam.Role(
+        self._role = aws.iam.Role(
             f"{name}-role",
             name=args["role_name"],
             description=f"Execution role of {function_name}",
             assume_role_policy=self._trust_policy().to_json(),
             opts=child,
         )
-        self.role_policy_document = self._role_policy(args["grants"], placement, tracing=tracing)
+        policy_json = self._role_policy(args, placement, tracing=tracing).to_json()
         role_policy = aws.iam.RolePolicy(
             f"{name}-policy",
             name="least-privilege",
-            role=self.role.name,
-            policy=self.role_policy_document.to_json(),
+            role=self._role.name,
+            policy=policy_json,
             opts=child,
         )
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
-            name=self.log_group_name,
+            name=self._log_group_name,
             retention_in_days=retention,
             kms_key_id=args.get("log_kms_key_arn"),
             opts=child,
@@ -105,7 +108,7 @@ class LeastPrivilegeFunction(pulumi.ComponentResource):
             f"{name}-function",
             name=function_name,
             # The known ARN, not role.arn: keeps the function's inputs known at preview; depends_on keeps order.
-            role=self.role_arn,
+            role=role_arn,
             runtime=args.get("runtime", "python3.12"),
             architectures=[args.get("architecture", "arm64")],
             handler=args.get("handler", "app.lambda_handler"),
@@ -114,23 +117,38 @@ class LeastPrivilegeFunction(pulumi.ComponentResource):
             memory_size=args.get("memory_mb", 256),
             timeout=args.get("timeout_seconds", 30),
             environment={"variables": dict(args["environment"])},
-            logging_config={"log_format": "Text", "log_group": self.log_group_name},
+            logging_config={"log_format": "Text", "log_group": self._log_group_name},
             tracing_config={"mode": "Active" if tracing else "PassThrough"},
             reserved_concurrent_executions=reserved if reserved is not None else -1,
             vpc_config=(
-                {"subnet_ids": placement.subnet_ids, "security_group_ids": placement.security_group_ids}
+                {"subnet_ids": placement["subnet_ids"], "security_group_ids": placement["security_group_ids"]}
                 if placement is not None
                 else None
             ),
             # The role must hold its permissions (network interfaces included) before Lambda validates it, and
             # the log group must exist so that the first invocation does not create one without retention.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.role, role_policy, log_group]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self._role, role_policy, log_group]),
         )
         self.function_name = function.name
         self.function_arn = function.arn
+        self.role_arn = pulumi.Output.from_input(role_arn)
+        self.log_group_name = pulumi.Output.from_input(self._log_group_name)
+        self.role_policy = pulumi.Output.from_input(policy_json)
         self.register_outputs(
-            {"functionName": self.function_name, "functionArn": self.function_arn, "roleArn": self.role_arn}
+            {
+                "functionName": self.function_name,
+                "functionArn": self.function_arn,
+                "roleArn": self.role_arn,
+                "logGroupName": self.log_group_name,
+                "rolePolicy": self.role_policy,
+            }
         )
+
+    @property
+    def role(self) -> aws.iam.Role:
+        """Python only (not in the package schema): the execution role, for `depends_on` of resources whose policies
+        name it (KMS and Secrets Manager reject a policy naming a role that does not exist yet)."""
+        return self._role
 
     def _trust_policy(self) -> PolicyDocument:
         return PolicyDocument(
@@ -145,7 +163,7 @@ class LeastPrivilegeFunction(pulumi.ComponentResource):
         )
 
     def _role_policy(
-        self, grants: Sequence[Grant], placement: FunctionPlacement | None, *, tracing: bool
+        self, args: LeastPrivilegeFunctionArgs, placement: FunctionPlacement | None, *, tracing: bool
     ) -> PolicyDocument:
         context = self._context
         statements: list[Statement] = [
@@ -153,17 +171,19 @@ class LeastPrivilegeFunction(pulumi.ComponentResource):
                 sid="WriteOwnLogs",
                 actions=("logs:CreateLogStream", "logs:PutLogEvents"),
                 # `:*` covers the log streams of this one log group.
-                resources=(f"{context.log_group_arn(self.log_group_name)}:*",),
+                resources=(f"{context.log_group_arn(self._log_group_name)}:*",),
             )
         ]
-        for grant in grants:
-            statements.extend(grant.statements())
+        if args.get("writable_table_arns"):
+            statements.append(table_write_statement(args["writable_table_arns"]))
+        if args.get("readable_secret_arns"):
+            statements.append(secret_read_statement(args["readable_secret_arns"]))
         if placement is not None:
             # Left out on purpose: ec2:AssignPrivateIpAddresses / UnassignPrivateIpAddresses. The Lambda guide and
             # AWSLambdaVPCAccessExecutionRole list them, but they act on interfaces whose ids nobody knows in
             # advance, so they could only be granted on every interface in the account, and this function never
             # needs a secondary private address. If Lambda ever rejects the role for lacking them, add them here.
-            statements.extend(placement.create_interface_statements(context))
+            statements.extend(create_interface_statements(placement, context))
             statements.append(
                 Statement(
                     sid="ManageInterfaces",

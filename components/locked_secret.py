@@ -4,8 +4,6 @@ The program never sets the secret's value: it is put there out of band (see the 
 through code, stack config, state or build output.
 """
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from typing import NotRequired, TypedDict
 
@@ -19,8 +17,10 @@ from components.managed_key import create_managed_key
 
 
 class LockedSecretArgs(TypedDict):
-    context: AwsContext
-    """Partition, region and account the ARNs are built from."""
+    """Inputs of LockedSecret."""
+
+    context: NotRequired[AwsContext]
+    """Partition, region and account the ARNs are built from. Default: read through this component's provider."""
     secret_name: str
     """Secret name, e.g. keyless-ingest/prod/weather-api-key. The value is never set here."""
     description: str
@@ -44,22 +44,22 @@ class LockedSecretArgs(TypedDict):
 
 
 class LockedSecret(pulumi.ComponentResource):
+    """A Secrets Manager secret without a value, under its own KMS key, that only the named roles can read."""
+
     arn: pulumi.Output[str]
     """ARN of the secret (with its random suffix)."""
     name: pulumi.Output[str]
     """Name of the secret."""
     key_arn: pulumi.Output[str]
     """ARN of the customer-managed KMS key that encrypts the secret."""
-    key_alias_arn: str
+    key_alias_arn: pulumi.Output[str]
     """ARN of the key's alias, known at preview."""
-    arn_pattern: str
+    arn_pattern: pulumi.Output[str]
     """`arn:...:secret:<name>-??????`, known at preview: what identity and key policies grant."""
-    secret: aws.secretsmanager.Secret
-    """The secret itself, for dependencies and alarms."""
 
     def __init__(self, name: str, args: LockedSecretArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("keyless-ingest:index:LockedSecret", name, None, opts)
-        context = args["context"]
+        context = AwsContext.resolve(args.get("context"), parent=self)
         readers = tuple(args["reader_role_arns"])
         if not readers:
             raise ValueError(f"LockedSecret {name}: reader_role_arns must name at least one role")
@@ -68,7 +68,7 @@ class LockedSecret(pulumi.ComponentResource):
             raise ValueError(
                 f"LockedSecret {name}: recovery_window_days must be between 7 and 30, got {recovery_window}"
             )
-        self.arn_pattern = context.secret_arn_pattern(args["secret_name"])
+        arn_pattern = context.secret_arn_pattern(args["secret_name"])
         # Children do not inherit the component's depends_on, and the key and secret policies are what must wait
         # for the reader roles to exist.
         readers_exist = opts.depends_on if opts is not None else None
@@ -79,40 +79,50 @@ class LockedSecret(pulumi.ComponentResource):
             context=context,
             description=f"Encrypts the secret {args['secret_name']}; decrypt only through Secrets Manager.",
             alias=args["key_alias"],
-            service_statements=(self._decrypt_statement(context, readers),),
+            service_statements=(_decrypt_statement(context, readers, arn_pattern),),
             parent=self,
             depends_on=readers_exist,
         )
-        self.key_alias_arn = managed.alias_arn
-        self.secret = aws.secretsmanager.Secret(
+        secret = aws.secretsmanager.Secret(
             f"{name}-secret",
             name=args["secret_name"],
             description=args["description"],
             # The alias ARN is known at preview (the key's ARN is not), so the policy pack can check the key.
-            kms_key_id=self.key_alias_arn,
+            kms_key_id=managed.alias_arn,
             recovery_window_in_days=recovery_window,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[managed.alias]),
         )
         aws.secretsmanager.SecretPolicy(
             f"{name}-policy",
-            secret_arn=self.secret.arn,
-            policy=self._secret_policy(readers).to_json(),
+            secret_arn=secret.arn,
+            policy=_secret_policy(readers).to_json(),
             block_public_policy=True,
             opts=child,
         )
         rotation_function_arn = args.get("rotation_function_arn")
         if rotation_function_arn:
-            self._rotation(name, context, rotation_function_arn, args, readers, child)
+            self._rotation(name, context, secret, rotation_function_arn, args, readers, child)
 
-        self.arn = self.secret.arn
-        self.name = self.secret.name
+        self.arn = secret.arn
+        self.name = secret.name
         self.key_arn = managed.key.arn
-        self.register_outputs({"arn": self.arn, "name": self.name, "keyArn": self.key_arn})
+        self.key_alias_arn = pulumi.Output.from_input(managed.alias_arn)
+        self.arn_pattern = pulumi.Output.from_input(arn_pattern)
+        self.register_outputs(
+            {
+                "arn": self.arn,
+                "name": self.name,
+                "keyArn": self.key_arn,
+                "keyAliasArn": self.key_alias_arn,
+                "arnPattern": self.arn_pattern,
+            }
+        )
 
     def _rotation(
         self,
         name: str,
         context: AwsContext,
+        secret: aws.secretsmanager.Secret,
         function_arn: str,
         args: LockedSecretArgs,
         readers: tuple[str, ...],
@@ -131,13 +141,13 @@ class LockedSecret(pulumi.ComponentResource):
             function=function_arn,
             action="lambda:InvokeFunction",
             principal="secretsmanager.amazonaws.com",
-            source_arn=self.secret.arn,
+            source_arn=secret.arn,
             source_account=context.account_id,
             opts=pulumi.ResourceOptions(parent=self),
         )
         aws.secretsmanager.SecretRotation(
             f"{name}-rotation",
-            secret_id=self.secret.id,
+            secret_id=secret.id,
             rotation_lambda_arn=function_arn,
             rotation_rules={"automatically_after_days": args.get("rotation_days", 30)},
             # RotateSecret rotates at once by default, while the secret has no value yet (it is put out of band):
@@ -146,41 +156,42 @@ class LockedSecret(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[invoke])),
         )
 
-    def _decrypt_statement(self, context: AwsContext, readers: tuple[str, ...]) -> Statement:
-        # In a key policy, Resource "*" means "this key": a key policy cannot name another key.
-        return Statement(
-            sid="DecryptThroughSecretsManagerForThisSecret",
-            principal=Principal.aws(*readers),
-            actions=("kms:Decrypt",),
-            resources=("*",),
-            conditions={
-                "StringEquals": {"kms:ViaService": context.service_host("secretsmanager")},
-                # Secrets Manager puts the secret's full ARN in the encryption context; the pattern ties the
-                # grant to this secret even though its random suffix is not known yet.
-                "StringLike": {"kms:EncryptionContext:SecretARN": self.arn_pattern},
-            },
-        )
 
-    @staticmethod
-    def _secret_policy(readers: tuple[str, ...]) -> PolicyDocument:
-        # In a secret's resource policy, Resource "*" means "this secret".
-        return PolicyDocument(
-            (
-                Statement(
-                    sid="AllowReaders",
-                    principal=Principal.aws(*readers),
-                    actions=SECRET_READ_ACTIONS,
-                    resources=("*",),
-                ),
-                # An explicit deny beats any identity policy in the account, so an over-broad grant elsewhere
-                # (an admin role, a *FullAccess policy) still cannot read the value.
-                Statement(
-                    sid="DenyEveryoneElse",
-                    effect="Deny",
-                    principal=Principal.anyone(),
-                    actions=SECRET_READ_ACTIONS,
-                    resources=("*",),
-                    conditions={"StringNotEquals": {"aws:PrincipalArn": readers}},
-                ),
-            )
+def _decrypt_statement(context: AwsContext, readers: tuple[str, ...], arn_pattern: str) -> Statement:
+    # In a key policy, Resource "*" means "this key": a key policy cannot name another key.
+    return Statement(
+        sid="DecryptThroughSecretsManagerForThisSecret",
+        principal=Principal.aws(*readers),
+        actions=("kms:Decrypt",),
+        resources=("*",),
+        conditions={
+            "StringEquals": {"kms:ViaService": context.service_host("secretsmanager")},
+            # Secrets Manager puts the secret's full ARN in the encryption context; the pattern ties the
+            # grant to this secret even though its random suffix is not known yet.
+            "StringLike": {"kms:EncryptionContext:SecretARN": arn_pattern},
+        },
+    )
+
+
+def _secret_policy(readers: tuple[str, ...]) -> PolicyDocument:
+    # In a secret's resource policy, Resource "*" means "this secret".
+    return PolicyDocument(
+        (
+            Statement(
+                sid="AllowReaders",
+                principal=Principal.aws(*readers),
+                actions=SECRET_READ_ACTIONS,
+                resources=("*",),
+            ),
+            # An explicit deny beats any identity policy in the account, so an over-broad grant elsewhere
+            # (an admin role, a *FullAccess policy) still cannot read the value.
+            Statement(
+                sid="DenyEveryoneElse",
+                effect="Deny",
+                principal=Principal.anyone(),
+                actions=SECRET_READ_ACTIONS,
+                resources=("*",),
+                conditions={"StringNotEquals": {"aws:PrincipalArn": readers}},
+            ),
         )
+    )

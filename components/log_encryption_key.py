@@ -6,15 +6,13 @@ https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.ht
 The key must exist (with this policy) before a log group names it, so it is built before the function.
 """
 
-from __future__ import annotations
-
 from collections.abc import Sequence
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 import pulumi
 
 from components.aws_context import AwsContext
-from components.iam import PolicyDocument, Principal, Statement
+from components.iam import Principal, Statement
 from components.managed_key import create_managed_key
 
 LOGS_KEY_ACTIONS: tuple[str, ...] = (
@@ -31,8 +29,10 @@ are the actions those patterns cover for a symmetric key, minus the data-key-pai
 
 
 class LogEncryptionKeyArgs(TypedDict):
-    context: AwsContext
-    """Partition, region and account the ARNs are built from."""
+    """Inputs of LogEncryptionKey."""
+
+    context: NotRequired[AwsContext]
+    """Partition, region and account the ARNs are built from. Default: read through this component's provider."""
     log_group_names: Sequence[str]
     """The only log groups CloudWatch Logs may encrypt and decrypt with this key."""
     key_alias: str
@@ -40,16 +40,18 @@ class LogEncryptionKeyArgs(TypedDict):
 
 
 class LogEncryptionKey(pulumi.ComponentResource):
+    """A customer-managed KMS key (rotation on) that only CloudWatch Logs may use, and only for the named log groups."""
+
     arn: pulumi.Output[str]
     """ARN of the key: what a log group's kmsKeyId takes (CloudWatch Logs does not accept an alias)."""
-    alias_arn: str
+    alias_arn: pulumi.Output[str]
     """ARN of the key's alias, known at preview."""
-    policy: PolicyDocument
-    """The key policy, as sent to AWS."""
+    policy: pulumi.Output[str]
+    """The key policy JSON, as sent to AWS."""
 
     def __init__(self, name: str, args: LogEncryptionKeyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("keyless-ingest:index:LogEncryptionKey", name, None, opts)
-        context = args["context"]
+        context = AwsContext.resolve(args.get("context"), parent=self)
         groups = tuple(args["log_group_names"])
         if not groups:
             raise ValueError(f"LogEncryptionKey {name}: log_group_names must name at least one log group")
@@ -62,9 +64,9 @@ class LogEncryptionKey(pulumi.ComponentResource):
             parent=self,
         )
         self.arn = key.key.arn
-        self.alias_arn = key.alias_arn
-        self.policy = key.policy
-        self.register_outputs({"arn": self.arn, "aliasArn": self.alias_arn})
+        self.alias_arn = pulumi.Output.from_input(key.alias_arn)
+        self.policy = pulumi.Output.from_input(key.policy.to_json())
+        self.register_outputs({"arn": self.arn, "aliasArn": self.alias_arn, "policy": self.policy})
 
     @staticmethod
     def _logs_statement(context: AwsContext, groups: tuple[str, ...]) -> Statement:

@@ -13,12 +13,11 @@ one-table policy would deny every other workload there. The execution role's pol
 still confine the function.
 """
 
-from __future__ import annotations
-
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, NotRequired, TypedDict
+from enum import StrEnum
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -35,12 +34,22 @@ MEMBER_TAG_KEY = "keyless-ingest-network-member"
 """Tag on every resource of the network, for finding and costing them; grants nothing."""
 
 HTTPS = 443
-NetworkMode = Literal["create", "existing"]
+
+
+class NetworkMode(StrEnum):
+    """Whether PrivateNetwork builds the VPC or adopts one."""
+
+    CREATE = "create"
+    """Create a VPC with two private subnets."""
+    EXISTING = "existing"
+    """Adopt an existing VPC and its private subnets."""
 
 
 class PrivateNetworkArgs(TypedDict):
-    context: AwsContext
-    """Partition, region and account."""
+    """Inputs of PrivateNetwork."""
+
+    context: NotRequired[AwsContext]
+    """Partition, region and account. Default: read through this component's provider."""
     mode: NetworkMode
     """`create` a VPC with two private subnets, or adopt an `existing` VPC and its subnets."""
     secret_arn_pattern: str
@@ -72,55 +81,63 @@ class PrivateNetworkArgs(TypedDict):
     Default `<project>-<stack>-<name>`."""
 
 
-@dataclass(frozen=True)
-class FunctionPlacement:
-    """Where a function runs in the network, and the narrowest network-interface grant that allows it."""
+class FunctionPlacement(TypedDict):
+    """Where a function runs in the network. PrivateNetwork's `placement` builds it for its own subnets."""
 
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """Private subnets for the function's network interfaces."""
     security_group_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
-    subnet_arns: tuple[str, ...]
-    """Exact subnet ARNs when the subnet ids are known at preview; empty when the subnets are created here."""
-    tag_value: str
-    """Value of NETWORK_TAG_KEY on the subnets and security groups created here."""
+    """Security groups of the function."""
+    network_tag_value: str
+    """Value of the `keyless-ingest-network` tag on those security groups, and on the subnets unless `subnet_arns`
+    names them: the execution role may create network interfaces only in resources carrying it (their ids are not
+    known when the role's policy is written). A PrivateNetwork tags its function subnets and security group with its
+    `placement_tag_value`."""
+    subnet_arns: NotRequired[Sequence[str]]
+    """Exact ARNs of the subnets when their ids are known at preview; the grant then names them instead of the tag."""
 
-    def create_interface_statements(self, context: AwsContext) -> tuple[Statement, ...]:
-        tagged = {"StringEquals": {f"aws:ResourceTag/{NETWORK_TAG_KEY}": self.tag_value}}
-        # CreateNetworkInterface is authorised against each resource it touches: the new interface (whose id
-        # cannot exist yet, hence network-interface/*), the subnet and the security groups.
-        statements = [
+
+def create_interface_statements(placement: FunctionPlacement, context: AwsContext) -> tuple[Statement, ...]:
+    """The narrowest ec2:CreateNetworkInterface grant that lets a function run in `placement`."""
+    tagged = {"StringEquals": {f"aws:ResourceTag/{NETWORK_TAG_KEY}": placement["network_tag_value"]}}
+    subnet_arns = tuple(placement.get("subnet_arns", ()))
+    # CreateNetworkInterface is authorised against each resource it touches: the new interface (whose id
+    # cannot exist yet, hence network-interface/*), the subnet and the security groups.
+    statements = [
+        Statement(
+            sid="CreateInterfaces",
+            actions=("ec2:CreateNetworkInterface",),
+            resources=(context.arn("ec2", "network-interface/*"),),
+        ),
+        Statement(
+            sid="CreateInterfacesWithOwnSecurityGroups",
+            actions=("ec2:CreateNetworkInterface",),
+            resources=(context.arn("ec2", "security-group/*"),),
+            conditions=tagged,
+        ),
+    ]
+    if subnet_arns:
+        statements.append(
             Statement(
-                sid="CreateInterfaces",
-                actions=("ec2:CreateNetworkInterface",),
-                resources=(context.arn("ec2", "network-interface/*"),),
-            ),
+                sid="CreateInterfacesInOwnSubnets", actions=("ec2:CreateNetworkInterface",), resources=subnet_arns
+            )
+        )
+    else:
+        statements.append(
             Statement(
-                sid="CreateInterfacesWithOwnSecurityGroups",
+                sid="CreateInterfacesInOwnSubnets",
                 actions=("ec2:CreateNetworkInterface",),
-                resources=(context.arn("ec2", "security-group/*"),),
+                resources=(context.arn("ec2", "subnet/*"),),
                 conditions=tagged,
-            ),
-        ]
-        if self.subnet_arns:
-            statements.append(
-                Statement(
-                    sid="CreateInterfacesInOwnSubnets",
-                    actions=("ec2:CreateNetworkInterface",),
-                    resources=self.subnet_arns,
-                )
             )
-        else:
-            statements.append(
-                Statement(
-                    sid="CreateInterfacesInOwnSubnets",
-                    actions=("ec2:CreateNetworkInterface",),
-                    resources=(context.arn("ec2", "subnet/*"),),
-                    conditions=tagged,
-                )
-            )
-        return tuple(statements)
+        )
+    return tuple(statements)
 
 
 class PrivateNetwork(pulumi.ComponentResource):
+    """Private subnets for the function, with private paths to Secrets Manager and DynamoDB limited to one secret and
+    one table, and internet egress only through the explicit NAT option."""
+
     vpc_id: pulumi.Output[str]
     """The VPC the function runs in."""
     subnet_ids: pulumi.Output[list[str]]
@@ -133,19 +150,19 @@ class PrivateNetwork(pulumi.ComponentResource):
     secrets_manager_endpoint_id: pulumi.Output[str]
     """The interface endpoint for Secrets Manager."""
     nat_gateway_id: pulumi.Output[str] | None
-    """The NAT gateway, when the option is on."""
-    placement: FunctionPlacement
-    """What LeastPrivilegeFunction needs to run here."""
+    """The NAT gateway, when the option is on (absent otherwise)."""
+    placement_tag_value: pulumi.Output[str]
+    """Value of the placement tag on the function's subnets and security group: a LeastPrivilegeFunction's
+    `placement.networkTagValue` (give the same literal, since that input is plain)."""
 
     def __init__(self, name: str, args: PrivateNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("keyless-ingest:index:PrivateNetwork", name, None, opts)
         self._name = name
-        self._context = args["context"]
+        self._context = AwsContext.resolve(args.get("context"), parent=self)
         self._child = pulumi.ResourceOptions(parent=self)
         self._tags = {MEMBER_TAG_KEY: name}
         tag_value = args.get("placement_tag_value") or f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
         self._placement_tags = {**self._tags, NETWORK_TAG_KEY: tag_value}
-        self.nat_gateway_id = None
         if args["mode"] != "existing" and (args.get("secrets_manager_endpoint_id") or args.get("dynamodb_endpoint_id")):
             raise ValueError(
                 f"PrivateNetwork {name}: secrets_manager_endpoint_id and dynamodb_endpoint_id apply only to mode "
@@ -154,18 +171,18 @@ class PrivateNetwork(pulumi.ComponentResource):
 
         if args["mode"] == "create":
             vpc_cidr = require_private_cidr(args.get("vpc_cidr", "10.42.0.0/16"))
-            self.nat_gateway_id = self._create_vpc(vpc_cidr, enable_nat=args.get("enable_nat_gateway", False))
-            subnet_arns: tuple[str, ...] = ()
+            vpc = self._create_vpc(vpc_cidr, enable_nat=args.get("enable_nat_gateway", False))
         elif args["mode"] == "existing":
             if args.get("enable_nat_gateway"):
                 raise ValueError(
                     f"PrivateNetwork {name}: enable_nat_gateway applies only to mode 'create'; an existing VPC "
                     "keeps its own routing"
                 )
-            vpc_cidr = self._adopt_vpc(args)
-            subnet_arns = tuple(self._context.arn("ec2", f"subnet/{s}") for s in args.get("subnet_ids", ()))
+            vpc = self._adopt_vpc(args)
         else:
             raise ValueError(f"PrivateNetwork {name}: mode must be 'create' or 'existing', got {args['mode']!r}")
+        self.vpc_id, self.subnet_ids, self.nat_gateway_id = vpc.vpc_id, vpc.subnet_ids, vpc.nat_gateway_id
+        vpc_cidr, subnet_arns = vpc.cidr, vpc.subnet_arns
 
         internet_egress = args.get("enable_nat_gateway", False)
         lambda_sg = self._lambda_security_group(vpc_cidr, internet_egress=internet_egress)
@@ -201,7 +218,7 @@ class PrivateNetwork(pulumi.ComponentResource):
                 vpc_id=self.vpc_id,
                 vpc_endpoint_type="Gateway",
                 service_name=self._context.service_endpoint("dynamodb"),
-                route_table_ids=self._route_table_ids,
+                route_table_ids=vpc.route_table_ids,
                 policy=(
                     _endpoint_policy(TABLE_WRITE_ACTIONS, args["table_arn"], readers).to_json() if owns_vpc else None
                 ),
@@ -210,13 +227,15 @@ class PrivateNetwork(pulumi.ComponentResource):
             )
 
         self.lambda_security_group_id = lambda_sg.id
-        self.placement = FunctionPlacement(
+        self._placement = FunctionPlacement(
             subnet_ids=self.subnet_ids,
             security_group_ids=[lambda_sg.id],
+            network_tag_value=tag_value,
             subnet_arns=subnet_arns,
-            tag_value=tag_value,
         )
+        self.placement_tag_value = pulumi.Output.from_input(tag_value)
         outputs: dict[str, pulumi.Output[str] | pulumi.Output[list[str]]] = {
+            "placementTagValue": self.placement_tag_value,
             "vpcId": self.vpc_id,
             "subnetIds": self.subnet_ids,
             "lambdaSecurityGroupId": self.lambda_security_group_id,
@@ -228,8 +247,14 @@ class PrivateNetwork(pulumi.ComponentResource):
             outputs["natGatewayId"] = self.nat_gateway_id
         self.register_outputs(outputs)
 
-    def _create_vpc(self, vpc_cidr: str, *, enable_nat: bool) -> pulumi.Output[str] | None:
-        """Create the VPC and its private subnets; return the NAT gateway's id when one is added."""
+    @property
+    def placement(self) -> FunctionPlacement:
+        """Python only (not in the package schema): what LeastPrivilegeFunction needs to run here. From another
+        language, pass `subnetIds`, `[lambdaSecurityGroupId]` and the network's `placementTagValue`."""
+        return self._placement
+
+    def _create_vpc(self, vpc_cidr: str, *, enable_nat: bool) -> "_Vpc":
+        """Create the VPC, its private subnets and, with `enable_nat`, the NAT gateway."""
         name, child = self._name, self._child
         vpc = aws.ec2.Vpc(
             f"{name}-vpc",
@@ -250,12 +275,15 @@ class PrivateNetwork(pulumi.ComponentResource):
             subnets.append(
                 self._subnet(f"{name}-private-{index}", vpc, str(ranges[index]), zone, route_table, for_function=True)
             )
-        self.vpc_id = vpc.id
-        self.subnet_ids = pulumi.Output.all(*[subnet.id for subnet in subnets])
-        self._route_table_ids: pulumi.Input[Sequence[pulumi.Input[str]]] = [route_table.id]
-        if enable_nat:
-            return self._add_nat_gateway(vpc, route_table, str(ranges[2]), zones[0])
-        return None
+        return _Vpc(
+            vpc_id=vpc.id,
+            subnet_ids=pulumi.Output.all(*[subnet.id for subnet in subnets]),
+            route_table_ids=[route_table.id],
+            cidr=vpc_cidr,
+            # The subnet ids are computed, so the role's grant names the subnets by tag instead.
+            subnet_arns=(),
+            nat_gateway_id=self._add_nat_gateway(vpc, route_table, str(ranges[2]), zones[0]) if enable_nat else None,
+        )
 
     def _add_nat_gateway(
         self, vpc: aws.ec2.Vpc, private_routes: aws.ec2.RouteTable, cidr: str, zone: str
@@ -305,7 +333,8 @@ class PrivateNetwork(pulumi.ComponentResource):
         aws.ec2.RouteTableAssociation(name, subnet_id=subnet.id, route_table_id=routes.id, opts=self._child)
         return subnet
 
-    def _adopt_vpc(self, args: PrivateNetworkArgs) -> str:
+    def _adopt_vpc(self, args: PrivateNetworkArgs) -> "_Vpc":
+        """Check and adopt an existing VPC and its private subnets; its range is read with an invoke."""
         vpc_id = args.get("vpc_id", "")
         subnet_ids = list(args.get("subnet_ids", ()))
         route_table_ids = list(args.get("route_table_ids", ()))
@@ -321,10 +350,14 @@ class PrivateNetwork(pulumi.ComponentResource):
                 f"PrivateNetwork {self._name}: mode 'existing' needs route_table_ids for the DynamoDB endpoint"
             )
         vpc = aws.ec2.get_vpc(id=vpc_id, opts=pulumi.InvokeOptions(parent=self))
-        self.vpc_id = pulumi.Output.from_input(vpc_id)
-        self.subnet_ids = pulumi.Output.from_input(subnet_ids)
-        self._route_table_ids = route_table_ids
-        return vpc.cidr_block
+        return _Vpc(
+            vpc_id=pulumi.Output.from_input(vpc_id),
+            subnet_ids=pulumi.Output.from_input(subnet_ids),
+            route_table_ids=route_table_ids,
+            cidr=vpc.cidr_block,
+            subnet_arns=tuple(self._context.arn("ec2", f"subnet/{subnet}") for subnet in subnet_ids),
+            nat_gateway_id=None,
+        )
 
     def _lambda_security_group(self, vpc_cidr: str, *, internet_egress: bool) -> aws.ec2.SecurityGroup:
         if internet_egress:
@@ -381,6 +414,19 @@ class PrivateNetwork(pulumi.ComponentResource):
             tags=self._tags,
             opts=self._child,
         )
+
+
+@dataclass(frozen=True)
+class _Vpc:
+    """The VPC the function runs in, created or adopted."""
+
+    vpc_id: pulumi.Output[str]
+    subnet_ids: pulumi.Output[list[str]]
+    route_table_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    cidr: str
+    subnet_arns: tuple[str, ...]
+    """Exact subnet ARNs when the ids are known at preview (adopted subnets); empty otherwise."""
+    nat_gateway_id: pulumi.Output[str] | None
 
 
 def _https_rule(

@@ -1,7 +1,5 @@
 """The DynamoDB table the handler writes readings to."""
 
-from __future__ import annotations
-
 from typing import NotRequired, TypedDict
 
 import pulumi
@@ -14,8 +12,10 @@ SORT_KEY = "observed_at"
 
 
 class ResultsTableArgs(TypedDict):
-    context: AwsContext
-    """Partition, region and account the table ARN is built from."""
+    """Inputs of ResultsTable."""
+
+    context: NotRequired[AwsContext]
+    """Partition, region and account the table ARN is built from. Default: read through this component's provider."""
     table_name: str
     """Physical table name, explicit so the ARN is known at preview."""
     deletion_protection: NotRequired[bool]
@@ -23,16 +23,17 @@ class ResultsTableArgs(TypedDict):
 
 
 class ResultsTable(pulumi.ComponentResource):
+    """An on-demand DynamoDB table keyed by city and observation time, encrypted, with point-in-time recovery."""
+
     name: pulumi.Output[str]
     """Physical name of the table."""
     arn: pulumi.Output[str]
     """ARN of the table."""
-    known_arn: str
-    """The same ARN built from the name, known at preview (what policies grant)."""
 
     def __init__(self, name: str, args: ResultsTableArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("keyless-ingest:index:ResultsTable", name, None, opts)
-        self.known_arn = args["context"].table_arn(args["table_name"])
+        context = AwsContext.resolve(args.get("context"), parent=self)
+        self._known_arn = context.table_arn(args["table_name"])
         table = aws.dynamodb.Table(
             f"{name}-table",
             name=args["table_name"],
@@ -51,3 +52,8 @@ class ResultsTable(pulumi.ComponentResource):
         self.name = table.name
         self.arn = table.arn
         self.register_outputs({"name": self.name, "arn": self.arn})
+
+    @property
+    def known_arn(self) -> str:
+        """Python only (not in the package schema): the ARN built from the name, known at preview, for policies."""
+        return self._known_arn

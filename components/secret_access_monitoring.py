@@ -6,11 +6,10 @@ the secret, reads by anyone but the reader roles, and the function's throttled r
 function's errors and throttles and, when there is a NAT gateway, on bytes leaving through it, notify one
 KMS-encrypted SNS topic; a dashboard shows the metrics and the alarm states.
 
-By default the trail is the account's own (an organisation trail delivering to CloudWatch Logs in this account and
-region, with read events); `create_trail` builds one for the stack instead (see AuditTrail).
+The trail is the account's own (an organisation trail delivering to CloudWatch Logs in this account and region, with
+read events) or an AuditTrail the program creates; either way this component only reads its log group. It builds
+neither the trail nor anything else account-wide.
 """
-
-from __future__ import annotations
 
 import re
 from collections.abc import Sequence
@@ -19,7 +18,6 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components.audit_trail import AuditTrail
 from components.aws_context import AwsContext
 from components.iam import PolicyDocument, Principal, Statement
 from components.managed_key import create_managed_key
@@ -56,9 +54,30 @@ UNEXPECTED_READS_METRIC = "UnexpectedSecretReads"
 THROTTLED_READS_METRIC = "SecretReadThrottles"
 
 
+class AlarmThresholdsArgs(TypedDict, total=False):
+    """Alarm thresholds and periods; each one left out keeps its default (AlarmThresholds in monitoring_model.py)."""
+
+    period_seconds: int
+    """Period of the function and secret alarms. Default 300."""
+    function_errors: int
+    """Function errors per period that raise the alarm. Default 1."""
+    function_throttles: int
+    """Function throttles per period that raise the alarm. Default 1."""
+    secret_throttles: int
+    """Throttled GetSecretValue calls by the function per period that raise the alarm. Default 1."""
+    read_spike_headroom: float
+    """Multiplier over the most secret reads the cache allows. Default 2.0."""
+    nat_bytes_out: int
+    """Bytes out through the NAT gateway per NAT period that raise the alarm. Default 100 MiB."""
+    nat_period_seconds: int
+    """Period of the NAT alarm. Default 3600."""
+
+
 class SecretAccessMonitoringArgs(TypedDict):
-    context: AwsContext
-    """Partition, region and account the ARNs are built from."""
+    """Inputs of SecretAccessMonitoring."""
+
+    context: NotRequired[AwsContext]
+    """Partition, region and account the ARNs are built from. Default: read through this component's provider."""
     name_prefix: str
     """Prefix of every physical name (alarms, topic, dashboard, trail), e.g. keyless-ingest-prod."""
     secret_name: str
@@ -74,14 +93,9 @@ class SecretAccessMonitoringArgs(TypedDict):
     metric_namespace: str
     """CloudWatch namespace of the secret-read metrics, unique per monitored secret, e.g. KeylessIngest/prod."""
     audit_log_group_name: NotRequired[str | None]
-    """CloudWatch Logs group (in this account and region) receiving the account's CloudTrail management events,
-    read events included. Required unless `create_trail`."""
-    create_trail: NotRequired[bool]
-    """Create a trail for the stack (AuditTrail) instead of using `audit_log_group_name`. Default False."""
-    trail_log_retention_days: NotRequired[int]
-    """`create_trail` only: retention of the trail's log group. Default 90."""
-    log_kms_key_arn: NotRequired[pulumi.Input[str] | None]
-    """`create_trail` only: key for the trail's log group (its policy must admit CloudWatch Logs for that group)."""
+    """CloudWatch Logs group (in this account and region) receiving CloudTrail management events, read events
+    included: the account's trail's, or an AuditTrail's (then pass the trail in `depends_on`, which the metric filters
+    wait for). Required unless `secret_read_alarms` is off."""
     reserved_concurrency: NotRequired[int | None]
     """The function's reserved concurrency; None when it runs on the account's unreserved pool."""
     unreserved_concurrency_limit: NotRequired[int]
@@ -90,44 +104,38 @@ class SecretAccessMonitoringArgs(TypedDict):
     """The NAT gateway the function reaches the internet through; adds the bytes-out alarm. Default: none."""
     alarm_email: NotRequired[str | None]
     """Subscribe this address to the alarm topic (AWS sends a confirmation mail first). Default: no subscription."""
-    enable_access_analyzer: NotRequired[bool]
-    """Create an IAM Access Analyzer for the account, which reports resource policies that grant outside access.
-    An account holds one account analyzer per region: leave this off if one exists. Default False."""
-    thresholds: NotRequired[AlarmThresholds]
-    """Alarm thresholds and periods. Default AlarmThresholds()."""
+    thresholds: NotRequired[AlarmThresholdsArgs]
+    """Alarm thresholds and periods. Default: AlarmThresholds()."""
     secret_read_alarms: NotRequired[bool]
     """Watch the secret's reads through the trail (metric filters and the three secret-read alarms). Default True.
     False turns them off, for an account with no trail yet: the function's alarms and the topic stay, and
-    `audit_log_group_name` and `create_trail` must stay empty."""
+    `audit_log_group_name` must stay empty."""
 
 
 class SecretAccessMonitoring(pulumi.ComponentResource):
-    topic_arn: str
+    """Metric filters over CloudTrail for every read of a secret, alarms on unexpected reads and on the function, one
+    KMS-encrypted alarm topic and a dashboard."""
+
+    topic_arn: pulumi.Output[str]
     """The alarm topic, known at preview."""
-    topic_policy: PolicyDocument
-    """The topic's access policy, as sent to AWS."""
-    alarms: dict[str, AlarmSpec]
-    """Every alarm of the component by key, with its metric, threshold and period."""
-    alarm_arns: dict[str, str]
-    """Alarm ARNs by key, known at preview."""
-    audit_log_group_name: str | None
-    """The log group the metric filters read; None when `secret_read_alarms` is off."""
-    unexpected_reads_pattern: str | None
-    """The filter pattern of reads by anyone but the reader roles; None when `secret_read_alarms` is off."""
-    audience: SecretAudience
-    """The secret, its region and its expected readers, which every filter pattern is built from."""
-    dashboard_name: str
+    topic_policy: pulumi.Output[str]
+    """The topic's access policy JSON, as sent to AWS."""
+    alarm_arns: pulumi.Output[dict[str, str]]
+    """Alarm ARNs by key (e.g. unexpected-secret-reads), known at preview."""
+    audit_log_group_name: pulumi.Output[str] | None
+    """The log group the metric filters read; absent when `secret_read_alarms` is off."""
+    unexpected_reads_pattern: pulumi.Output[str] | None
+    """The filter pattern of reads by anyone but the reader roles; absent when `secret_read_alarms` is off."""
+    dashboard_name: pulumi.Output[str]
     """Name of the CloudWatch dashboard."""
-    trail: AuditTrail | None
-    """The stack's own trail, when `create_trail`."""
 
     def __init__(self, name: str, args: SecretAccessMonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("keyless-ingest:index:SecretAccessMonitoring", name, None, opts)
         self._name = name
-        self._context = context = args["context"]
+        self._context = context = AwsContext.resolve(args.get("context"), parent=self)
         self._prefix = prefix = args["name_prefix"]
         self._child = pulumi.ResourceOptions(parent=self)
-        self._thresholds = args.get("thresholds", AlarmThresholds())
+        self._thresholds = AlarmThresholds(**args.get("thresholds", {}))
         readers = tuple(args["reader_role_arns"])
         if not readers:
             raise ValueError(f"SecretAccessMonitoring {name}: reader_role_arns must name at least one role")
@@ -137,100 +145,91 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
         if namespace.startswith("AWS/"):
             raise ValueError(f"SecretAccessMonitoring {name}: metric_namespace may not start with AWS/ (AWS's own)")
 
-        self.trail = None
         watch_reads = args.get("secret_read_alarms", True)
-        if watch_reads:
-            log_group = self._audit_log_group(args)
-        else:
-            self._refuse_audit_log_group(args)
-            log_group = None
-        self.topic_arn = context.arn("sns", f"{prefix}-secret-alarms")
-        self._topic_resource = self._topic(args.get("alarm_email"))
+        self._audit_log_group_name = self._audit_log_group(args, watch_reads=watch_reads)
+        self._topic_arn = context.arn("sns", f"{prefix}-secret-alarms")
+        self._topic_resource, topic_policy = self._topic(args.get("alarm_email"))
 
-        self.audience = SecretAudience.of(context, args["secret_name"], readers)
-        reads = SecretReads(self.audience)
-        self.unexpected_reads_pattern = reads.reads_by_others()
+        self._audience = SecretAudience.of(context, args["secret_name"], readers)
+        reads = SecretReads(self._audience)
+        self._unexpected_reads_pattern = reads.reads_by_others()
         filters = {
             READS_METRIC: reads.every_read(),
-            UNEXPECTED_READS_METRIC: self.unexpected_reads_pattern,
+            UNEXPECTED_READS_METRIC: self._unexpected_reads_pattern,
             THROTTLED_READS_METRIC: reads.throttled_reads_by(args["function_role_arn"]),
         }
         secret_metrics = {metric: MetricSpec(namespace, metric) for metric in filters}
+        # Children do not inherit the component's depends_on; the filters are what must wait for the log group (an
+        # AuditTrail the program creates) to exist.
+        log_group_exists = opts.depends_on if opts is not None else None
         for metric, pattern in filters.items() if watch_reads else ():
-            self._metric_filter(log_group, secret_metrics[metric], pattern)
+            self._metric_filter(log_group_exists, secret_metrics[metric], pattern)
 
         spike = self._read_spike_threshold(args)
-        self.alarms = self._alarm_specs(secret_metrics, args["function_name"], spike, args.get("nat_gateway_id"))
+        self._alarms = self._alarm_specs(secret_metrics, args["function_name"], spike, args.get("nat_gateway_id"))
         if not watch_reads:
             # No filter feeds the secret-read metrics, so their alarms would never leave INSUFFICIENT_DATA.
-            self.unexpected_reads_pattern = None
-            self.alarms = {k: a for k, a in self.alarms.items() if a.metric.namespace != namespace}
+            self._alarms = {k: a for k, a in self._alarms.items() if a.metric.namespace != namespace}
             secret_metrics = {}
-        for spec in self.alarms.values():
+        for spec in self._alarms.values():
             self._alarm(spec)
-        self.alarm_arns = {key: spec.arn(context) for key, spec in self.alarms.items()}
+        self._alarm_arns = {key: spec.arn(context) for key, spec in self._alarms.items()}
 
-        self.dashboard_name = f"{prefix}-secret-access"
+        self._dashboard_name = f"{prefix}-secret-access"
         self._dashboard(args["function_name"], list(secret_metrics.values()))
-        if args.get("enable_access_analyzer", False):
-            aws.accessanalyzer.Analyzer(
-                f"{name}-access-analyzer", analyzer_name=f"{prefix}-account", type="ACCOUNT", opts=self._child
-            )
 
+        self.topic_arn = pulumi.Output.from_input(self._topic_arn)
+        self.topic_policy = pulumi.Output.from_input(topic_policy)
+        self.alarm_arns = pulumi.Output.from_input(self._alarm_arns)
+        self.audit_log_group_name = _optional_output(self._audit_log_group_name)
+        self.unexpected_reads_pattern = _optional_output(self._unexpected_reads_pattern if watch_reads else None)
+        self.dashboard_name = pulumi.Output.from_input(self._dashboard_name)
         self.register_outputs(
             {
                 "topicArn": self.topic_arn,
+                "topicPolicy": self.topic_policy,
                 "alarmArns": self.alarm_arns,
-                "auditLogGroupName": self.audit_log_group_name,
                 "dashboardName": self.dashboard_name,
+                **({"auditLogGroupName": self.audit_log_group_name} if self.audit_log_group_name is not None else {}),
+                **(
+                    {"unexpectedReadsPattern": self.unexpected_reads_pattern}
+                    if self.unexpected_reads_pattern is not None
+                    else {}
+                ),
             }
         )
 
-    def _audit_log_group(self, args: SecretAccessMonitoringArgs) -> pulumi.Resource | None:
-        """The log group the filters read; returns the resource to depend on when the stack creates it."""
+    @property
+    def audience(self) -> SecretAudience:
+        """Python only (not in the package schema): the secret, its region and its expected readers, which every
+        filter pattern is built from."""
+        return self._audience
+
+    @property
+    def alarms(self) -> dict[str, AlarmSpec]:
+        """Python only (not in the package schema): every alarm by key, with its metric, threshold and period."""
+        return self._alarms
+
+    def _audit_log_group(self, args: SecretAccessMonitoringArgs, *, watch_reads: bool) -> str | None:
+        """The validated log group the filters read, or None when the secret-read alarms are off."""
         existing = args.get("audit_log_group_name")
-        if args.get("create_trail", False):
+        if not watch_reads:
             if existing:
                 raise ValueError(
-                    f"SecretAccessMonitoring {self._name}: give audit_log_group_name or create_trail, not both"
+                    f"SecretAccessMonitoring {self._name}: secret_read_alarms is off, so audit_log_group_name must "
+                    "stay empty"
                 )
-            prefix, context = self._prefix, self._context
-            self.trail = AuditTrail(
-                f"{self._name}-trail",
-                {
-                    "context": context,
-                    "trail_name": f"{prefix}-audit",
-                    "bucket_name": f"{prefix}-trail-{context.account_id}",
-                    "log_group_name": audit_trail_log_group_name(prefix),
-                    "key_alias": f"alias/{prefix}-trail",
-                    "role_name": f"{prefix}-cloudtrail-to-logs",
-                    "log_retention_days": args.get("trail_log_retention_days", 90),
-                    "log_kms_key_arn": args.get("log_kms_key_arn"),
-                },
-                opts=self._child,
-            )
-            self.audit_log_group_name = self.trail.log_group_name
-            return self.trail.log_group
+            return None
         if not existing:
             raise ValueError(
                 f"SecretAccessMonitoring {self._name}: audit_log_group_name must name the CloudWatch Logs group of "
-                "the account's trail, or set create_trail"
+                "the account's trail or of an AuditTrail, or turn secret_read_alarms off"
             )
-        self.audit_log_group_name = require_log_group_name(existing, setting=f"SecretAccessMonitoring {self._name}")
-        return None
+        return require_log_group_name(existing, setting=f"SecretAccessMonitoring {self._name}")
 
-    def _refuse_audit_log_group(self, args: SecretAccessMonitoringArgs) -> None:
-        """`secret_read_alarms` off: nothing to read, and nothing may pretend otherwise."""
-        if args.get("create_trail", False) or args.get("audit_log_group_name"):
-            raise ValueError(
-                f"SecretAccessMonitoring {self._name}: secret_read_alarms is off, so create_trail and "
-                "audit_log_group_name must stay empty"
-            )
-        self.audit_log_group_name = None
-
-    def _topic(self, alarm_email: str | None) -> aws.sns.Topic:
-        """A KMS-encrypted topic that only this stack's alarms publish to."""
-        context, prefix, topic_arn = self._context, self._prefix, self.topic_arn
+    def _topic(self, alarm_email: str | None) -> tuple[aws.sns.Topic, str]:
+        """A KMS-encrypted topic that only this stack's alarms publish to; returns it and its policy JSON."""
+        context, prefix, topic_arn = self._context, self._prefix, self._topic_arn
         alarms_of_this_stack = context.arn("cloudwatch", f"alarm:{prefix}-*")
         key = create_managed_key(
             f"{self._name}-topic-key",
@@ -256,7 +255,7 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
             kms_master_key_id=key.alias_arn,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[key.alias]),
         )
-        self.topic_policy = PolicyDocument(
+        policy = PolicyDocument(
             (
                 Statement(
                     sid="AlarmsOfThisStackPublish",
@@ -287,20 +286,23 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
             )
         )
         after_topic = pulumi.ResourceOptions(parent=self, depends_on=[topic])
-        aws.sns.TopicPolicy(
-            f"{self._name}-topic-policy", arn=topic_arn, policy=self.topic_policy.to_json(), opts=after_topic
-        )
+        aws.sns.TopicPolicy(f"{self._name}-topic-policy", arn=topic_arn, policy=policy.to_json(), opts=after_topic)
         if alarm_email:
             aws.sns.TopicSubscription(
                 f"{self._name}-email", topic=topic_arn, protocol="email", endpoint=alarm_email, opts=after_topic
             )
-        return topic
+        return topic, policy.to_json()
 
-    def _metric_filter(self, log_group: pulumi.Resource | None, metric: MetricSpec, pattern: str) -> None:
+    def _metric_filter(
+        self,
+        log_group_exists: pulumi.Input[Sequence[pulumi.Input[pulumi.Resource]] | pulumi.Resource] | None,
+        metric: MetricSpec,
+        pattern: str,
+    ) -> None:
         aws.cloudwatch.LogMetricFilter(
             f"{self._name}-{_kebab(metric.name)}",
             name=f"{self._prefix}-{_kebab(metric.name)}",
-            log_group_name=self.audit_log_group_name,
+            log_group_name=self._audit_log_group_name,
             pattern=pattern,
             # No default value: the metric has a data point only when a read happens, so an idle secret costs
             # nothing and the alarms treat missing data as "not breaching".
@@ -310,7 +312,7 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
                 "value": "1",
                 "unit": "Count",
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group] if log_group is not None else []),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=log_group_exists),
         )
 
     def _read_spike_threshold(self, args: SecretAccessMonitoringArgs) -> int:
@@ -410,7 +412,7 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
             period=spec.period_seconds,
             evaluation_periods=spec.evaluation_periods,
             treat_missing_data=spec.treat_missing_data,
-            alarm_actions=[self.topic_arn],
+            alarm_actions=[self._topic_arn],
             # The known ARN keeps the alarm's inputs known at preview; depends_on keeps the order.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self._topic_resource]),
         )
@@ -420,12 +422,12 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
             region=self._context.region,
             function_name=function_name,
             secret_metrics=secret_metrics,
-            alarm_arns=list(self.alarm_arns.values()),
+            alarm_arns=list(self._alarm_arns.values()),
             period_seconds=self._thresholds.period_seconds,
         )
         aws.cloudwatch.Dashboard(
             f"{self._name}-dashboard",
-            dashboard_name=self.dashboard_name,
+            dashboard_name=self._dashboard_name,
             dashboard_body=spec.body(),
             opts=self._child,
         )
@@ -433,3 +435,7 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
 
 def _kebab(camel: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "-", camel).lower()
+
+
+def _optional_output(value: str | None) -> pulumi.Output[str] | None:
+    return None if value is None else pulumi.Output.from_input(value)

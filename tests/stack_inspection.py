@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
+
+import pulumi
 
 from tools.preview import ProgramRun, run_under_mocks
+from tools.pulumi_internals import sync_await
 from tools.recorded import UNKNOWN, RecordedResource
 
 REGION = "eu-west-1"
@@ -18,6 +21,18 @@ def run_components(body: Callable[[], object], *, first_preview: bool = False) -
     return run_under_mocks(
         body, project="keyless-ingest", stack="test", config={"aws:region": REGION}, first_preview=first_preview
     )
+
+
+T = TypeVar("T")
+
+
+def resolved(output: pulumi.Output[T] | None) -> T:
+    """The value of a component output after `run_components` returned; it must be present and known."""
+    assert output is not None, "the component has no such output"
+    assert sync_await(output.is_known()), "the output is unknown"
+    value = sync_await(output.future())
+    assert value is not None, "the output has no value"
+    return value
 
 
 def of_type(run: ProgramRun, type_token: str) -> list[RecordedResource]:

@@ -244,18 +244,11 @@ class PackProcess:
     def _read_port(self) -> int:
         if self._process is None or self._process.stdout is None:
             raise PolicyPackError("the policy pack is not running")
-        stdout = self._process.stdout
-        first: list[bytes] = []
-        reader = threading.Thread(target=lambda: first.append(stdout.readline()), daemon=True)
-        reader.start()
-        reader.join(_STARTUP_TIMEOUT)
-        line = first[0].strip() if first else b""
-        if not line.isdigit():
+        port = read_plugin_port(self._process.stdout, _STARTUP_TIMEOUT)
+        if port is None:
             self.close()
             raise PolicyPackError(f"the policy pack in {self.pack_dir} did not start:\n{self.stderr_text()}")
-        # Keep draining stdout so that a pack that prints cannot fill the pipe and block.
-        threading.Thread(target=lambda: stdout.read(), daemon=True).start()
-        return int(line)
+        return port
 
     def stderr_text(self) -> str:
         if self._stderr is None:
@@ -404,3 +397,18 @@ def run_pack(
         violations=violations,
         not_run_for_unknowns=sum(v.cant_run for v in violations),
     )
+
+
+def read_plugin_port(stdout: IO[bytes], timeout: float) -> int | None:
+    """The port a Pulumi plugin (policy pack, provider) prints on its first stdout line, as the CLI reads it; None
+    when it prints no port within `timeout` seconds. Stdout keeps being drained afterwards, so that a plugin that
+    prints cannot fill the pipe and block."""
+    first: list[bytes] = []
+    reader = threading.Thread(target=lambda: first.append(stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    line = first[0].strip() if first else b""
+    if not line.isdigit():
+        return None
+    threading.Thread(target=stdout.read, daemon=True).start()
+    return int(line)

@@ -4,7 +4,6 @@ import pulumi
 import pytest
 
 from components.aws_context import AwsContext
-from components.grants import SecretReadGrant, TableWriteGrant
 from components.least_privilege_function import LeastPrivilegeFunction, LeastPrivilegeFunctionArgs
 from components.private_network import FunctionPlacement
 from tests.stack_inspection import ACCOUNT, REGION, document, of_type, only, run_components, statements
@@ -23,7 +22,8 @@ def function_args(**overrides) -> LeastPrivilegeFunctionArgs:
         "role_name": "fn-exec",
         "code": pulumi.AssetArchive({"app.py": pulumi.StringAsset("def lambda_handler(e, c): return e\n")}),
         "environment": ENVIRONMENT,
-        "grants": [TableWriteGrant(TABLE), SecretReadGrant(SECRET)],
+        "writable_table_arns": [TABLE],
+        "readable_secret_arns": [SECRET],
     }
     args.update(overrides)  # type: ignore[typeddict-item]
     return args
@@ -31,7 +31,10 @@ def function_args(**overrides) -> LeastPrivilegeFunctionArgs:
 
 def placement(subnet_arns: tuple[str, ...] = ()) -> FunctionPlacement:
     return FunctionPlacement(
-        subnet_ids=["subnet-1", "subnet-2"], security_group_ids=["sg-1"], subnet_arns=subnet_arns, tag_value="net"
+        subnet_ids=["subnet-1", "subnet-2"],
+        security_group_ids=["sg-1"],
+        network_tag_value="net",
+        subnet_arns=subnet_arns,
     )
 
 

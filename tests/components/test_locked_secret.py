@@ -143,14 +143,17 @@ def test_outputs_resolve_to_the_secret_and_its_key(mocked):
     secret = LockedSecret("outputs", secret_args())
 
     def check(values: list[str]) -> None:
-        arn, name, key_arn = values
+        arn, name, key_arn, key_alias_arn, arn_pattern = values
         assert arn.startswith(f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:team/api-key-")
         assert len(arn) == len(PATTERN)
         assert name == "team/api-key"
         assert key_arn.startswith(f"arn:aws:kms:{REGION}:{ACCOUNT}:key/")
-        assert secret.arn_pattern == PATTERN
+        assert key_alias_arn == f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/team-api-key"
+        assert arn_pattern == PATTERN
 
-    return pulumi.Output.all(secret.arn, secret.name, secret.key_arn).apply(check)
+    return pulumi.Output.all(secret.arn, secret.name, secret.key_arn, secret.key_alias_arn, secret.arn_pattern).apply(
+        check
+    )
 
 
 def test_the_key_and_the_secret_policy_wait_for_the_reader_roles():

@@ -2,7 +2,7 @@ import pytest
 
 from components.aws_context import AwsContext
 from components.log_encryption_key import LOGS_KEY_ACTIONS, LogEncryptionKey
-from tests.stack_inspection import ACCOUNT, REGION, document, only, run_components, statements
+from tests.stack_inspection import ACCOUNT, REGION, document, only, resolved, run_components, statements
 from tools.preview import PreviewError
 
 CONTEXT = AwsContext("aws", REGION, ACCOUNT)
@@ -29,7 +29,7 @@ def test_only_cloudwatch_logs_of_this_region_may_use_the_key_and_only_for_the_na
 
     assert key.inputs["enableKeyRotation"] is True
     assert only(run, "aws:kms/alias:Alias").inputs["name"] == "alias/ki-logs"
-    assert components[0].alias_arn == f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/ki-logs"
+    assert resolved(components[0].alias_arn) == f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/ki-logs"
     assert policy == {
         "EnableIamPolicies": {
             "Sid": "EnableIamPolicies",

@@ -1,7 +1,14 @@
 import pytest
 
 from components.aws_context import AwsContext
-from components.private_network import MEMBER_TAG_KEY, NETWORK_TAG_KEY, PrivateNetwork, PrivateNetworkArgs
+from components.private_network import (
+    MEMBER_TAG_KEY,
+    NETWORK_TAG_KEY,
+    NetworkMode,
+    PrivateNetwork,
+    PrivateNetworkArgs,
+    create_interface_statements,
+)
 from tests.stack_inspection import ACCOUNT, REGION, document, of_type, only, run_components, statements
 
 CONTEXT = AwsContext("aws", REGION, ACCOUNT)
@@ -13,7 +20,7 @@ TABLE = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/readings"
 def network_args(**overrides) -> PrivateNetworkArgs:
     args: PrivateNetworkArgs = {
         "context": CONTEXT,
-        "mode": "create",
+        "mode": NetworkMode.CREATE,
         "secret_arn_pattern": SECRET,
         "table_arn": TABLE,
         "allowed_principal_arns": [ROLE],
@@ -23,7 +30,7 @@ def network_args(**overrides) -> PrivateNetworkArgs:
 
 
 EXISTING = {
-    "mode": "existing",
+    "mode": NetworkMode.EXISTING,
     "vpc_id": "vpc-0123456789abcdef0",
     "subnet_ids": ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"],
     "route_table_ids": ["rtb-0cccccccccccccccc"],
@@ -134,7 +141,7 @@ def test_existing_mode_adopts_the_vpc_and_scopes_interfaces_to_the_exact_subnets
     assert only(run, "aws:ec2/vpcEndpoint:VpcEndpoint", "net-dynamodb").inputs["routeTableIds"] == [
         "rtb-0cccccccccccccccc"
     ]
-    create = {s.sid: s for s in networks[0].placement.create_interface_statements(CONTEXT)}
+    create = {s.sid: s for s in create_interface_statements(networks[0].placement, CONTEXT)}
     assert create["CreateInterfacesInOwnSubnets"].resources == tuple(
         f"arn:aws:ec2:{REGION}:{ACCOUNT}:subnet/{subnet}" for subnet in EXISTING["subnet_ids"]
     )

@@ -1,12 +1,19 @@
 import json
 from collections.abc import Mapping
+from dataclasses import fields
 from typing import Any
 
+import pulumi
 import pytest
 
+from components.audit_trail import AuditTrail
 from components.aws_context import AwsContext
 from components.monitoring_model import AlarmThresholds, SecretReads
-from components.secret_access_monitoring import SecretAccessMonitoring, SecretAccessMonitoringArgs
+from components.secret_access_monitoring import (
+    AlarmThresholdsArgs,
+    SecretAccessMonitoring,
+    SecretAccessMonitoringArgs,
+)
 from components.secret_audience import SecretAudience
 from tests.stack_inspection import (
     ACCOUNT,
@@ -15,6 +22,7 @@ from tests.stack_inspection import (
     document,
     of_type,
     only,
+    resolved,
     run_components,
     statements,
 )
@@ -72,7 +80,7 @@ def test_filters_read_the_trail_log_group_and_name_the_secret_and_exactly_the_re
         "ki-prod-secret-read-throttles": ("org-trail/management-events", reads.throttled_reads_by(ROLE)),
     }
     assert monitoring.audience == SecretAudience.of(CONTEXT, "ki/prod/api-key", [ROLE, ROTATOR])
-    assert monitoring.unexpected_reads_pattern == (
+    assert resolved(monitoring.unexpected_reads_pattern) == (
         '{ ($.eventSource = "secretsmanager.amazonaws.com") && ($.eventName = "GetSecretValue") && '
         f'($.awsRegion = "{REGION}") && '
         '(($.requestParameters.secretId = "ki/prod/api-key") || '
@@ -129,7 +137,7 @@ def test_each_alarm_has_its_metric_threshold_period_and_notifies_the_topic():
         assert alarm["evaluationPeriods"] == 1
         assert alarm["treatMissingData"] == "notBreaching"
         assert alarm["alarmActions"] == [TOPIC]
-    assert monitoring.alarm_arns == {
+    assert resolved(monitoring.alarm_arns) == {
         key: f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{spec.name}" for key, spec in monitoring.alarms.items()
     }
 
@@ -141,8 +149,12 @@ def test_without_reserved_concurrency_the_spike_threshold_assumes_the_unreserved
     assert alarms_by_name(run)["ki-prod-secret-read-spike"]["threshold"] == 6 * 50 * 2
 
 
+def test_the_thresholds_argument_names_every_alarm_threshold_and_nothing_else():
+    assert set(AlarmThresholdsArgs.__annotations__) == {field.name for field in fields(AlarmThresholds)}
+
+
 def test_thresholds_and_periods_are_arguments():
-    thresholds = AlarmThresholds(period_seconds=600, function_errors=5, read_spike_headroom=3.0)
+    thresholds: AlarmThresholdsArgs = {"period_seconds": 600, "function_errors": 5, "read_spike_headroom": 3.0}
     run, _ = build(thresholds=thresholds)
 
     alarms = alarms_by_name(run)
@@ -230,23 +242,49 @@ def test_dashboard_is_valid_json_and_references_exactly_the_alarms_of_the_stack(
 
     assert dashboard.inputs["dashboardName"] == "ki-prod-secret-access"
     assert sorted(shown) == sorted(created)
-    assert set(monitoring.alarm_arns.values()) == created
+    assert set(resolved(monitoring.alarm_arns).values()) == created
     secret_metrics = [m for w in body["widgets"] if w["type"] == "metric" for m in w["properties"]["metrics"]]
     assert [NAMESPACE, "UnexpectedSecretReads", {"stat": "Sum"}] in secret_metrics
     assert ["AWS/Lambda", "Duration", "FunctionName", "ki-prod-ingest", {"stat": "p99"}] in secret_metrics
 
 
-def test_access_analyzer_only_when_asked():
-    without, _ = build()
-    with_analyzer, _ = build(enable_access_analyzer=True)
+def test_the_component_builds_nothing_account_wide():
+    """The trail and the Access Analyzer are the program's (AuditTrail, and one resource in __main__.py)."""
+    run, _ = build(alarm_email="oncall@example.com")
 
-    assert of_type(without, "aws:accessanalyzer/analyzer:Analyzer") == []
-    analyzer = only(with_analyzer, "aws:accessanalyzer/analyzer:Analyzer")
-    assert (analyzer.inputs["analyzerName"], analyzer.inputs["type"]) == ("ki-prod-account", "ACCOUNT")
+    assert of_type(run, "aws:accessanalyzer/analyzer:Analyzer") == []
+    assert of_type(run, "aws:cloudtrail/trail:Trail") == []
+    assert {r.type for r in run.resources if not r.custom} == {
+        "pulumi:pulumi:Stack",
+        "keyless-ingest:index:SecretAccessMonitoring",
+    }
+
+
+def build_with_trail(**overrides: Any) -> tuple[ProgramRun, SecretAccessMonitoring]:
+    """As the program composes them: an AuditTrail, and the monitoring reading its log group after it exists."""
+    components: list[SecretAccessMonitoring] = []
+
+    def body():
+        trail = AuditTrail(
+            "trail",
+            {
+                "context": CONTEXT,
+                "trail_name": "ki-prod-audit",
+                "bucket_name": f"ki-prod-trail-{ACCOUNT}",
+                "log_group_name": "/aws/cloudtrail/ki-prod",
+                "key_alias": "alias/ki-prod-trail",
+                "role_name": "ki-prod-cloudtrail-to-logs",
+            },
+        )
+        args = monitoring_args(audit_log_group_name="/aws/cloudtrail/ki-prod", **overrides)
+        components.append(SecretAccessMonitoring("mon", args, opts=pulumi.ResourceOptions(depends_on=[trail])))
+
+    run = run_components(body, first_preview=True)
+    return run, components[0]
 
 
 def test_everything_but_key_ids_is_known_at_the_first_preview():
-    run, _ = build(create_trail=True, audit_log_group_name=None, alarm_email="oncall@example.com")
+    run, _ = build_with_trail(alarm_email="oncall@example.com")
 
     unknown = {(r.type, k) for r in run.resources for k, v in r.inputs.items() if contains_unknown(v)}
 
@@ -254,11 +292,11 @@ def test_everything_but_key_ids_is_known_at_the_first_preview():
     assert unknown == {("aws:kms/alias:Alias", "targetKeyId"), ("aws:cloudtrail/trail:Trail", "kmsKeyId")}
 
 
-def test_with_create_trail_the_filters_read_the_trails_log_group_after_it_exists():
-    run, monitoring = build(create_trail=True, audit_log_group_name=None)
+def test_with_a_trail_in_depends_on_the_filters_read_its_log_group_after_it_exists():
+    run, monitoring = build_with_trail()
 
     trail_group = only(run, "aws:cloudwatch/logGroup:LogGroup")
-    assert monitoring.audit_log_group_name == "/aws/cloudtrail/ki-prod" == trail_group.inputs["name"]
+    assert resolved(monitoring.audit_log_group_name) == "/aws/cloudtrail/ki-prod" == trail_group.inputs["name"]
     for metric_filter in of_type(run, FILTER):
         assert metric_filter.inputs["logGroupName"] == "/aws/cloudtrail/ki-prod"
         assert trail_group.urn in metric_filter.dependencies
@@ -283,9 +321,8 @@ def test_with_secret_read_alarms_off_only_the_function_alarms_and_the_topic_rema
     ("overrides", "message"),
     [
         ({"audit_log_group_name": None}, "audit_log_group_name must name the CloudWatch Logs group"),
-        ({"secret_read_alarms": False}, "secret_read_alarms is off, so create_trail and audit_log_group_name"),
+        ({"secret_read_alarms": False}, "secret_read_alarms is off, so audit_log_group_name must stay empty"),
         ({"audit_log_group_name": "bad name!"}, "'bad name!' is not a CloudWatch Logs group name"),
-        ({"create_trail": True}, "give audit_log_group_name or create_trail, not both"),
         ({"reader_role_arns": []}, "reader_role_arns must name at least one role"),
         ({"function_role_arn": f"arn:aws:iam::{ACCOUNT}:role/other"}, "function_role_arn must be one of"),
         ({"metric_namespace": "AWS/Lambda"}, "may not start with AWS/"),

@@ -1,0 +1,71 @@
+"""Stack settings: limits the program and the handler both enforce are one limit, and the program's checks name keys.
+
+The program validates config at preview time; the handler validates its environment again at run time (it imports no
+pulumi). These tests keep each shared limit equal on both sides, as tests/components/test_monitoring_model.py does for
+the cache's jitter ratio, and show the boundary values pass both.
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+
+import handler_settings
+import stack_settings
+from exceptions import ConfigurationError
+from tools.preview import PreviewError, run_program
+
+ROOT = Path(stack_settings.__file__).resolve().parent
+HANDLER_ENVIRONMENT = {
+    "SECRET_ID": "keyless-ingest/prod/weather-api-key",
+    "TABLE_NAME": "keyless-ingest-prod-readings",
+    "API_BASE_URL": "https://api.weather.example",
+}
+
+
+def test_the_cache_ttl_limit_is_the_handlers():
+    assert stack_settings.MAX_CACHE_TTL_SECONDS == handler_settings.MAX_SECRET_CACHE_TTL_SECONDS
+
+
+def test_the_log_levels_are_the_handlers():
+    assert stack_settings.LOG_LEVELS == handler_settings.LOG_LEVELS
+
+
+def test_the_secret_name_pattern_is_the_handlers():
+    assert stack_settings.SECRET_NAME.pattern == handler_settings._SECRET_NAME.pattern
+
+
+def test_the_handler_accepts_the_largest_ttl_and_every_level_the_program_allows():
+    for level in stack_settings.LOG_LEVELS:
+        settings = handler_settings.Settings.from_environ(
+            {
+                **HANDLER_ENVIRONMENT,
+                "SECRET_CACHE_TTL_SECONDS": str(stack_settings.MAX_CACHE_TTL_SECONDS),
+                "LOG_LEVEL": level,
+            }
+        )
+        assert settings.secret_cache_ttl_seconds == stack_settings.MAX_CACHE_TTL_SECONDS
+    with pytest.raises(ConfigurationError, match="SECRET_CACHE_TTL_SECONDS"):
+        handler_settings.Settings.from_environ(
+            {**HANDLER_ENVIRONMENT, "SECRET_CACHE_TTL_SECONDS": str(stack_settings.MAX_CACHE_TTL_SECONDS + 1)}
+        )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "accepted"),
+    [
+        ({"keyless-ingest:secretCacheTtlSeconds": str(stack_settings.MAX_CACHE_TTL_SECONDS)}, True),
+        ({"keyless-ingest:secretCacheTtlSeconds": str(stack_settings.MAX_CACHE_TTL_SECONDS + 1)}, False),
+        ({"keyless-ingest:logLevel": "critical"}, True),
+    ],
+    ids=["largest-ttl", "ttl-above-the-handlers-limit", "critical"],
+)
+def test_the_program_accepts_exactly_what_the_handler_accepts(overrides, accepted):
+    if accepted:
+        run = run_program(ROOT, "prod", config_overrides=overrides)
+        (function,) = [r for r in run.resources if r.type == "aws:lambda/function:Function"]
+        environment = function.inputs["environment"]["variables"]
+        assert handler_settings.Settings.from_environ(environment).secret_cache_ttl_seconds >= 1
+    else:
+        with pytest.raises(PreviewError, match=re.escape("keyless-ingest:secretCacheTtlSeconds: must be between 1")):
+            run_program(ROOT, "prod", config_overrides=overrides)

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import pulumi
 
+from tools.errors import PreviewError
 from tools.preview import ProgramRun, run_under_mocks
 from tools.pulumi_internals import sync_await
 from tools.recorded import UNKNOWN, RecordedResource
@@ -21,6 +22,19 @@ def run_components(body: Callable[[], object], *, first_preview: bool = False) -
     return run_under_mocks(
         body, project="keyless-ingest", stack="test", config={"aws:region": REGION}, first_preview=first_preview
     )
+
+
+def build_error(body: Callable[[], object]) -> BaseException:
+    """The exception a component raised while being built: `run_under_mocks` reports it as a PreviewError caused by
+    it, so tests can assert the component's own type (a ValueError for a bad argument), not just "something failed"."""
+    try:
+        run_components(body)
+    except PreviewError as failure:
+        cause: BaseException = failure
+        while isinstance(cause, PreviewError) and cause.__cause__ is not None:
+            cause = cause.__cause__
+        return cause
+    raise AssertionError("the components were built without an error")
 
 
 T = TypeVar("T")

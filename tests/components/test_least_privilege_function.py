@@ -1,12 +1,12 @@
+import re
 from typing import Any
 
 import pulumi
-import pytest
 
 from components.aws_context import AwsContext
 from components.least_privilege_function import LeastPrivilegeFunction, LeastPrivilegeFunctionArgs
 from components.private_network import FunctionPlacement
-from tests.stack_inspection import ACCOUNT, REGION, document, of_type, only, run_components, statements
+from tests.stack_inspection import ACCOUNT, REGION, build_error, document, of_type, only, run_components, statements
 
 CONTEXT = AwsContext("aws", REGION, ACCOUNT)
 SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:team/api-key-??????"
@@ -154,5 +154,6 @@ def test_unreserved_by_default():
 
 
 def test_a_retention_cloudwatch_rejects_fails_before_anything_is_registered():
-    with pytest.raises(Exception, match="log_retention_days: CloudWatch Logs does not accept a retention of 10 days"):
-        run_components(lambda: LeastPrivilegeFunction("fn", function_args(log_retention_days=10)))
+    error = build_error(lambda: LeastPrivilegeFunction("fn", function_args(log_retention_days=10)))
+    assert isinstance(error, ValueError)
+    assert re.search("log_retention_days: CloudWatch Logs does not accept a retention of 10 days", str(error))

@@ -1,10 +1,12 @@
+import re
+
 import pulumi
 import pulumi_aws as aws
 import pytest
 
 from components.aws_context import AwsContext
 from components.locked_secret import LockedSecret, LockedSecretArgs
-from tests.stack_inspection import ACCOUNT, REGION, document, of_type, only, run_components, statements
+from tests.stack_inspection import ACCOUNT, REGION, build_error, document, of_type, only, run_components, statements
 
 CONTEXT = AwsContext("aws", REGION, ACCOUNT)
 READER = f"arn:aws:iam::{ACCOUNT}:role/reader"
@@ -128,8 +130,9 @@ def test_rotation_schedule_only_when_a_rotation_function_is_given():
     ],
 )
 def test_bad_arguments_fail_with_a_clear_message(overrides, message):
-    with pytest.raises(Exception, match=message):
-        run_components(lambda: LockedSecret("s", secret_args(**overrides)))
+    error = build_error(lambda: LockedSecret("s", secret_args(**overrides)))
+    assert isinstance(error, ValueError)
+    assert re.search(message, str(error))
 
 
 @pytest.fixture

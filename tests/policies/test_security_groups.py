@@ -113,6 +113,8 @@ def associated(resources: list[RecordedResource], ingress: list[dict[str, object
 
 
 def test_groups_attached_through_an_association_are_read(pack):
+    """aws.ec2.SecurityGroupAssociation adds a group to an interface endpoint besides its securityGroupIds
+    (https://www.pulumi.com/registry/packages/aws/api-docs/ec2/securitygroupassociation/)."""
     opened = associated(network(), [{**HTTPS, "cidrBlocks": ["0.0.0.0/0"]}])
     tight = associated(network(), [{**HTTPS, "cidrBlocks": ["10.0.0.0/16"]}])
     assert found(pack, *opened, policy=RULE) == {(RULE, "extra-sg")}

@@ -25,7 +25,7 @@ T = TypeVar("T")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 """What the handler accepts as LOG_LEVEL (handler/handler_settings.py LOG_LEVELS; a test keeps the two equal)."""
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-MAX_CACHE_TTL_SECONDS = 86_400
+MAX_CACHE_TTL_SECONDS = 3_600
 """The most the handler accepts as SECRET_CACHE_TTL_SECONDS (handler/handler_settings.py; a test keeps the two equal).
 A rotated key is picked up sooner anyway: the API's first 401/403 forces a refresh."""
 SECRET_NAME = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")

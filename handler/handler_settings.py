@@ -13,8 +13,10 @@ from exceptions import ConfigurationError
 from ingest_event import MAX_CITIES
 
 DEFAULT_SECRET_CACHE_TTL_SECONDS = 300
-# A day: a longer TTL would leave a rotated key in use for longer than any rotation schedule allows.
-MAX_SECRET_CACHE_TTL_SECONDS = 86_400
+# An hour, the refresh interval AWS's own caching client defaults to (aws-secretsmanager-caching's
+# SecretCacheConfig.secret_refresh_interval): the key is cached briefly, and a rotated key reaches every warm
+# container within the hour even when no 401 forces a refresh.
+MAX_SECRET_CACHE_TTL_SECONDS = 3_600
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # Weather API requests in flight at once per invocation; 1 fetches the cities one after another. Eight keeps a
 # 25-city event to four rounds of requests (under 0.5 s at 100 ms a request) while one invocation never holds more

@@ -10,7 +10,7 @@ from exceptions import ConfigurationError
 from handler_settings import Settings
 
 URL_ERROR = "API_BASE_URL must be an https URL with a host and no credentials, query or fragment"
-TTL_ERROR = "SECRET_CACHE_TTL_SECONDS must be a whole number of seconds from 1 to 86400"
+TTL_ERROR = "SECRET_CACHE_TTL_SECONDS must be a whole number of seconds from 1 to 3600"
 CONCURRENCY_ERROR = "API_CONCURRENCY must be a whole number of requests from 1 to 25"
 VALID = {
     "SECRET_ID": "thirdparty/weather-api-key",
@@ -48,7 +48,7 @@ def test_valid_settings_with_defaults() -> None:
         ({"API_BASE_URL": "http://localhost:8080"}, "api_base_url", "http://localhost:8080"),
         ({"API_BASE_URL": "http://[::1]:8080"}, "api_base_url", "http://[::1]:8080"),
         ({"SECRET_CACHE_TTL_SECONDS": "1"}, "secret_cache_ttl_seconds", 1),
-        ({"SECRET_CACHE_TTL_SECONDS": "86400"}, "secret_cache_ttl_seconds", 86400),
+        ({"SECRET_CACHE_TTL_SECONDS": "3600"}, "secret_cache_ttl_seconds", 3600),
         ({"SECRET_CACHE_TTL_SECONDS": ""}, "secret_cache_ttl_seconds", 300),
         ({"LOG_LEVEL": "debug"}, "log_level", logging.DEBUG),
         ({"LOG_LEVEL": "WARNING"}, "log_level", logging.WARNING),
@@ -82,7 +82,7 @@ def test_accepted_values(overrides: dict[str, str], field: str, expected: object
         ("API_BASE_URL", "https://api.weather.example:99999", URL_ERROR),
         ("API_BASE_URL", "https://", URL_ERROR),
         ("SECRET_CACHE_TTL_SECONDS", "0", TTL_ERROR),
-        ("SECRET_CACHE_TTL_SECONDS", "86401", TTL_ERROR),
+        ("SECRET_CACHE_TTL_SECONDS", "3601", TTL_ERROR),
         ("SECRET_CACHE_TTL_SECONDS", "-5", TTL_ERROR),
         ("SECRET_CACHE_TTL_SECONDS", "1.5", TTL_ERROR),
         ("SECRET_CACHE_TTL_SECONDS", "five", TTL_ERROR),

@@ -201,12 +201,12 @@ def _judge_endpoint_groups(stack: Stack, report: StackReport, endpoint: Resource
         report(f"This endpoint {reason}, so its ingress cannot be checked.", endpoint.urn)
     for group in groups:
         rules = list(_ingress_rules(stack, group))
-        for where, rule in rules:
-            problem = ingress_problem(rule)
+        problems = [(where, ingress_problem(rule)) for where, rule in rules]
+        for where, problem in problems:
             if problem:
                 report(f"Security group {group.name} {where} {problem}; the endpoint needs TCP 443 only.", group.urn)
         every_cidr = [cidr for _, rule in rules for cidr in _cidrs(rule)]
-        if not any(ingress_problem(rule) for _, rule in rules) and covers_every_address(every_cidr):
+        if not any(problem for _, problem in problems) and covers_every_address(every_cidr):
             report(
                 f"Security group {group.name}'s ingress rules together admit the whole internet (their CIDR "
                 "blocks cover every IPv4 or IPv6 address); the endpoint needs TCP 443 from the function's group.",

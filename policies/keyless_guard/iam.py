@@ -23,7 +23,7 @@ from keyless_guard.iam_actions import (
 from keyless_guard.iam_documents import Statement, read_statements
 from keyless_guard.values import as_dict, as_list
 
-_POLICY_PROP: Final = {
+POLICY_PROP: Final = {
     "aws:iam/rolePolicy:RolePolicy": "policy",
     "aws:iam/policy:Policy": "policy",
     "aws:iam/userPolicy:UserPolicy": "policy",
@@ -32,7 +32,7 @@ _POLICY_PROP: Final = {
     "aws:ssoadmin/permissionSetInlinePolicy:PermissionSetInlinePolicy": "inlinePolicy",
 }
 ROLE: Final = "aws:iam/role:Role"
-_ATTACHMENTS: Final = (
+ATTACHMENTS: Final = (
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
     "aws:iam/policyAttachment:PolicyAttachment",
     "aws:iam/userPolicyAttachment:UserPolicyAttachment",
@@ -41,7 +41,7 @@ _ATTACHMENTS: Final = (
 SSO_MANAGED_ATTACHMENT: Final = "aws:ssoadmin/managedPolicyAttachment:ManagedPolicyAttachment"
 SSO_CUSTOMER_ATTACHMENT: Final = "aws:ssoadmin/customerManagedPolicyAttachment:CustomerManagedPolicyAttachment"
 SSO_BOUNDARY: Final = "aws:ssoadmin/permissionsBoundaryAttachment:PermissionsBoundaryAttachment"
-IDENTITY_POLICY_TYPES: Final = (*_POLICY_PROP, ROLE)
+IDENTITY_POLICY_TYPES: Final = (*POLICY_PROP, ROLE)
 ACCESS_KEY: Final = "aws:iam/accessKey:AccessKey"
 _WILDCARD = re.compile(r"[*?]")
 _RESOURCE_CONDITION = re.compile(
@@ -60,8 +60,8 @@ _BROAD_MANAGED: Final = frozenset(
 def identity_statements(resource: Resource, report: Report) -> Iterator[tuple[str, Statement]]:
     """(where, statement) for every statement of the resource's identity policies; malformed documents reported."""
     documents: list[tuple[str, Any]] = []
-    if resource.type in _POLICY_PROP:
-        prop = _POLICY_PROP[resource.type]
+    if resource.type in POLICY_PROP:
+        prop = POLICY_PROP[resource.type]
         documents.append((prop, resource.props.get(prop)))
     elif resource.type == ROLE:
         for index, inline in enumerate(as_list(resource.props.get("inlinePolicies"), "inlinePolicies")):
@@ -211,7 +211,7 @@ def _managed_policy_arns(resource: Resource) -> Iterator[tuple[str, Any]]:
     # A permission set's CustomerManagedPolicyAttachment names a policy by name in each member account: its document
     # is checked where that policy is defined. A PermissionsBoundaryAttachment caps the permission set and grants
     # nothing, even when the boundary is AdministratorAccess. Both are recognised here and yield nothing.
-    if resource.type in _ATTACHMENTS:
+    if resource.type in ATTACHMENTS:
         yield "policyArn", resource.props.get("policyArn")
     elif resource.type == SSO_MANAGED_ATTACHMENT:
         yield "managedPolicyArn", resource.props.get("managedPolicyArn")
@@ -236,7 +236,7 @@ def _is_broad_managed(arn: str) -> bool:
     severity=Severity.HIGH,
     remediation="Write a least-privilege inline or customer-managed policy for the actions actually needed.",
     equivalent="CKV_AWS_274 (AdministratorAccess); cdk-nag AwsSolutions-IAM4",
-    resource_types=(*_ATTACHMENTS, ROLE, SSO_MANAGED_ATTACHMENT, SSO_CUSTOMER_ATTACHMENT, SSO_BOUNDARY),
+    resource_types=(*ATTACHMENTS, ROLE, SSO_MANAGED_ATTACHMENT, SSO_CUSTOMER_ATTACHMENT, SSO_BOUNDARY),
 )
 def no_broad_managed_policies(resource: Resource, report: Report) -> None:
     # An unknown element is judged by policy-known-at-preview (a stack rule, which sees whether it flows from an

@@ -15,14 +15,12 @@ from typing import Any, Final
 from pulumi_policy import EnforcementLevel, Severity
 
 from keyless_guard.framework import Resource, Stack, StackReport, stack_rule
+from keyless_guard.iam import ATTACHMENTS, POLICY_PROP, ROLE
 from keyless_guard.values import Unknown
 
 DOCUMENT_PROPS: Final[dict[str, tuple[str, ...]]] = {
-    "aws:iam/role:Role": ("assumeRolePolicy", "inlinePolicies"),
-    "aws:iam/rolePolicy:RolePolicy": ("policy",),
-    "aws:iam/policy:Policy": ("policy",),
-    "aws:iam/userPolicy:UserPolicy": ("policy",),
-    "aws:iam/groupPolicy:GroupPolicy": ("policy",),
+    ROLE: ("assumeRolePolicy", "inlinePolicies"),
+    **{resource_type: (prop,) for resource_type, prop in POLICY_PROP.items()},
     "aws:secretsmanager/secret:Secret": ("policy",),
     "aws:secretsmanager/secretPolicy:SecretPolicy": ("policy",),
     "aws:kms/key:Key": ("policy",),
@@ -31,15 +29,9 @@ DOCUMENT_PROPS: Final[dict[str, tuple[str, ...]]] = {
     "aws:s3/bucketPolicy:BucketPolicy": ("policy",),
     "aws:sns/topicPolicy:TopicPolicy": ("policy",),
     "aws:sqs/queuePolicy:QueuePolicy": ("policy",),
-    "aws:ssoadmin/permissionSetInlinePolicy:PermissionSetInlinePolicy": ("inlinePolicy",),
 }
-"""Resource type -> the properties that hold a policy document (JSON text or object)."""
-_ATTACHMENTS: Final = (
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-    "aws:iam/policyAttachment:PolicyAttachment",
-    "aws:iam/userPolicyAttachment:UserPolicyAttachment",
-    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
-)
+"""Resource type -> the properties that hold a policy document (JSON text or object): the identity policies the IAM
+rules read, and the resource policies."""
 _POLICY: Final = "aws:iam/policy:Policy"
 _KEYS: Final = ("aws:kms/key:Key", "aws:kms/alias:Alias", "aws:kms/replicaKey:ReplicaKey")
 _HOW: Final = (
@@ -72,9 +64,9 @@ def _unknown_documents(resource: Resource) -> Iterator[str]:
 
 
 def _unknown_policy_arns(stack: Stack, resource: Resource) -> Iterator[str]:
-    if resource.type in _ATTACHMENTS:
+    if resource.type in ATTACHMENTS:
         candidates = {"policyArn": resource.props.get("policyArn")}
-    elif resource.type == "aws:iam/role:Role":
+    elif resource.type == ROLE:
         candidates = {"managedPolicyArns": resource.props.get("managedPolicyArns")}
     else:
         return

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 REQUIREMENTS := requirements.txt requirements-dev.txt policies/requirements.txt handler/requirements.txt constraints.txt
 # Three mypy runs: the stack program and the pack each have a __main__.py, which one run cannot hold twice.
-TYPED := components handler policies/keyless_guard tools tests benchmarks stack_settings.py
+TYPED := components handler policies/keyless_guard offline_preview mock_engine access_report bundle_builder bootstrap/deploy_grants tools tests benchmarks stack_settings.py
 
 .PHONY: venv preview test lint typecheck workflows unit bundle bench clean
 
@@ -21,10 +21,10 @@ $(STAMP): $(REQUIREMENTS)
 # As the first `pulumi preview` of a new stack: computed outputs unknown, every policy of the pack in force
 # (the stack's policyConfig, policies/config/prod.json). Exit 1 on a mandatory violation.
 preview: $(STAMP)
-	$(PY) -m tools.preview --stack prod --first-preview
+	$(PY) -m offline_preview --stack prod --first-preview
 
 bundle: $(STAMP)
-	$(PY) -m tools.bundle
+	$(PY) -m bundle_builder
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

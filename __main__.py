@@ -11,6 +11,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from bundle_builder.builder import build_bundle
 from components.audit_queries import AuditQueries
 from components.audit_trail import AuditTrail
 from components.aws_context import AwsContext
@@ -21,7 +22,6 @@ from components.private_network import PrivateNetwork, PrivateNetworkArgs
 from components.results_table import ResultsTable
 from components.secret_access_monitoring import SecretAccessMonitoring, audit_trail_log_group_name
 from stack_settings import read_settings
-from tools.bundle import build_bundle
 
 MONITORING = ("secret-access", "keyless-ingest:index:SecretAccessMonitoring")
 """Name and type of the monitoring component, which the trail and the analyzer were children of."""
@@ -195,7 +195,7 @@ def main() -> None:
     pulumi.export("alarmTopicArn", monitoring.topic_arn)
     pulumi.export("dashboardName", monitoring.dashboard_name)
     pulumi.export("auditLogGroupName", monitoring.audit_log_group_name)
-    # What the unexpected-read alarm watches; `python -m tools.secret_access --stack` reads it.
+    # What the unexpected-read alarm watches; `python -m access_report --stack` reads it.
     pulumi.export("secretAudience", monitoring.audience.describe())
 
 

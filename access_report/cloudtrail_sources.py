@@ -1,4 +1,4 @@
-"""Where tools.secret_access gets CloudTrail records from: log files, CloudTrail LookupEvents, Logs Insights.
+"""Where access_report.report gets CloudTrail records from: log files, CloudTrail LookupEvents, Logs Insights.
 
 Each source returns plain records (the dicts CloudTrail writes); the analysis does not know which one it got.
 

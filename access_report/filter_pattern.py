@@ -12,7 +12,7 @@ documented examples need, and refuses anything else:
 - `&&`, `||` and parentheses, with `()` > `&&` > `||`;
 - selectors `$.a.b`, `$.a[0]`, `$.a[0][1].b`.
 
-Semantics from AWS's page, whose examples are this module's tests (tests/tools/test_filter_pattern.py):
+Semantics from AWS's page, whose examples are this module's tests (tests/access_report/test_filter_pattern.py):
 https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html
 ("Using metric filters to match terms in JSON log events"; the same text lives in
 awsdocs/amazon-cloudwatch-logs-user-guide, doc_source/FilterAndPatternSyntax.md). In particular: a selector must point

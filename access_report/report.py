@@ -1,6 +1,6 @@
 """Who accessed this secret: an operator report over CloudTrail, without guessing.
 
-    venv/bin/python -m tools.secret_access (--events PATH | --lookup | --insights)
+    venv/bin/python -m access_report (--events PATH | --lookup | --insights)
         (--stack NAME | --secret-arn ARN_OR_NAME [--reader ROLE_ARN ...])
         [--since WHEN] [--until WHEN] [--account ID] [--region REGION] [--key-arn ARN ...]
         [--log-group NAME] [--timeout SECONDS] [--json] [--plot FILE.png]
@@ -8,7 +8,7 @@
 Sources: `--events` reads CloudTrail log files as a trail delivers them to S3 (a file or a folder, recursively);
 `--lookup` asks CloudTrail LookupEvents (last 90 days); `--insights` runs a Logs Insights query on the trail's log
 group (`--log-group`, or the stack's). `--stack` reads the secret's name, region and expected readers from the
-stack, the way the program builds them (it runs the program offline, as tools.preview does).
+stack, the way the program builds them (it runs the program offline, as offline_preview.cli does).
 
 What is a read of this secret, and who is expected to make it, comes from components.secret_audience, the same
 description the stack's unexpected-read metric filter is built from: the principals this report flags are exactly
@@ -33,6 +33,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
+from access_report import chart as access_chart
+from access_report.cloudtrail_sources import (
+    Clock,
+    InsightsSource,
+    LookupSource,
+    Record,
+    Sleep,
+    SourceError,
+    read_event_files,
+)
 from components.aws_context import AwsContext
 from components.secret_audience import (
     BATCH_READ_EVENT,
@@ -44,16 +54,6 @@ from components.secret_audience import (
     SecretAudience,
     require_role_arn,
     select,
-)
-from tools import access_chart
-from tools.cloudtrail_sources import (
-    Clock,
-    InsightsSource,
-    LookupSource,
-    Record,
-    Sleep,
-    SourceError,
-    read_event_files,
 )
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_UNEXPECTED = 0, 2, 3
@@ -415,7 +415,7 @@ def target_from_stack(stack: str, account_in: Callable[[str], str], program_dir:
 
     The program runs offline under the preview's mocks, which answer `aws.get_caller_identity` with AWS's example
     account; ARNs the program built from that answer are moved to `account`."""
-    from tools.preview import ACCOUNT_ID, REPO_ROOT, PreviewError, run_program
+    from offline_preview.cli import ACCOUNT_ID, REPO_ROOT, PreviewError, run_program
 
     try:
         run = run_program(program_dir or REPO_ROOT, stack)
@@ -447,7 +447,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m tools.secret_access", description=(__doc__ or "").split("\n\n")[0])
+    parser = _Parser(prog="python -m access_report", description=(__doc__ or "").split("\n\n")[0])
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(
         "--events", type=Path, metavar="PATH", help="CloudTrail log files (.json, .json.gz), a file or folder"

@@ -21,7 +21,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from tools.bundle import REPO_ROOT, build_bundle
+from bundle_builder.builder import REPO_ROOT, build_bundle
 
 RUNS = 15
 PROBE = (

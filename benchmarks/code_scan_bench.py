@@ -18,8 +18,8 @@ import pulumi
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "policies"))
 
+from bundle_builder.builder import build_bundle
 from keyless_guard.lambda_code import bundle_scan
-from tools.bundle import build_bundle
 
 RUNS = 5
 

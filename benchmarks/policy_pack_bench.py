@@ -27,9 +27,9 @@ from typing import Final
 
 import pulumi
 
+from mock_engine.recorded import RecordedResource
+from offline_preview.analyzer_client import PackProcess
 from tests.policies.builders import ACCOUNT, UNKNOWN, arn, doc, res, stack
-from tools.policy_client import PackProcess
-from tools.recorded import RecordedResource
 
 REPO = Path(__file__).resolve().parent.parent
 NO_OP_PACK: Final = """\

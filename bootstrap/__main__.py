@@ -2,7 +2,7 @@
 
 An account administrator runs this once per account (`cd bootstrap && pulumi up`); afterwards every preview and
 deploy of the stack runs from GitHub Actions through these roles, with no access key anywhere. The roles' grants
-come from `permissions/<stack>.json`, generated from the stack's own plan by `python -m tools.deploy_permissions`.
+come from `permissions/<stack>.json`, generated from the stack's own plan by `python -m bootstrap.deploy_grants`.
 This is the only module of the bootstrap program that reads `pulumi.Config`.
 """
 
@@ -106,7 +106,7 @@ def main() -> None:
     if not permissions_file.is_file():
         raise ConfigError(
             f"{project}:targetStack: {permissions_file} does not exist; generate it with "
-            f"python -m tools.deploy_permissions --stack {settings.target_stack}"
+            f"python -m bootstrap.deploy_grants --stack {settings.target_stack}"
         )
     permissions = load_permissions(permissions_file.read_text(encoding="utf-8"))
     prefix = permissions["namePrefix"]

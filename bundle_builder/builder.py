@@ -8,7 +8,7 @@ Cached under build/lambda/: the installed dependencies by a hash of handler/requ
 (which holds the target platform), the zip by a hash of those and the handler code, so a repeated build neither
 runs pip nor touches the network.
 
-    python -m tools.bundle [--build-dir DIR]    # prints the zip's path, its sha256 (base64) and its size
+    python -m bundle_builder [--build-dir DIR]    # prints the zip's path, its sha256 (base64) and its size
 """
 
 from __future__ import annotations
@@ -222,7 +222,7 @@ def _last_lines(text: str, count: int = 15) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.bundle", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bundle_builder", description=__doc__.splitlines()[0])
     parser.add_argument("--build-dir", type=Path, help="where to cache and write the bundle (default: build/lambda)")
     arguments = parser.parse_args(argv)
     try:

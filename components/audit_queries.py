@@ -2,7 +2,7 @@
 
 Three queries, filed in the console's query list under one folder named after the stack: who read the secret, the
 denied reads, and the changes to the secret and its KMS key. Their filters come from the SecretAudience, the same
-description the metric filters and the `tools.secret_access` report are built from.
+description the metric filters and the `access_report.report` report are built from.
 
 Query syntax: https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax.html
 Saved queries ("To create a folder, use a forward slash (/) to prefix your desired query name with your desired

@@ -29,7 +29,8 @@ class AwsContext:
     @classmethod
     def current(cls, *, parent: "pulumi.Resource | None" = None) -> Self:
         """Read the three values with invokes, through `parent`'s provider. The invokes resolve during preview."""
-        # Imported here: this module stays free of pulumi for tools/ that only build ARNs (components/secret_audience).
+        # Imported here: this module stays free of pulumi for the access report, which only builds ARNs
+        # (components/secret_audience).
         import pulumi
         import pulumi_aws as aws
 

@@ -110,11 +110,11 @@ def trust_policy(provider_arn: str, issuer: str, audience: str, subjects: Sequen
 
 
 def load_permissions(path_text: str) -> dict[str, Any]:
-    """The generated permissions file (tools.deploy_permissions); a clear error if it is not one."""
+    """The generated permissions file (bootstrap.deploy_grants.generate); a clear error if it is not one."""
     document = json.loads(path_text)
     for key in ("namePrefix", "stackTag", "stackRoles", "deploy", "preview"):
         if key not in document:
-            raise ValueError(f"permissions file lacks {key!r}: regenerate it with python -m tools.deploy_permissions")
+            raise ValueError(f"permissions file lacks {key!r}: regenerate it with python -m bootstrap.deploy_grants")
     return dict(document)
 
 

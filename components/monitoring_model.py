@@ -113,7 +113,7 @@ def json_pattern(*terms: Term) -> str:
 @dataclass(frozen=True)
 class SecretReads:
     """CloudTrail's records of GetSecretValue on one secret in its region, as filter patterns. Every term comes from
-    the SecretAudience, which also classifies records for the operator report (tools/secret_access.py): the
+    the SecretAudience, which also classifies records for the operator report (access_report/report.py): the
     unexpected-read pattern matches exactly the records `SecretAudience.is_unexpected_read` accepts."""
 
     audience: SecretAudience

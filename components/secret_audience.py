@@ -1,6 +1,6 @@
 """Who is expected to read one secret, and which CloudTrail records are about it: the one description that the
 metric filters (components/monitoring_model.py), the saved Logs Insights queries (components/audit_queries.py) and
-the operator report (tools/secret_access.py) are all built from, so the alarm and the report cannot disagree.
+the operator report (access_report/report.py) are all built from, so the alarm and the report cannot disagree.
 
 Three facts, each with one definition here:
 
@@ -17,7 +17,7 @@ Three facts, each with one definition here:
 CloudTrail record fields: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
 and https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html
 
-This module imports no pulumi, so tools/ can use it cheaply; policies/ never imports it.
+This module imports no pulumi, so the access report can use it cheaply; policies/ never imports it.
 """
 
 import re
@@ -198,7 +198,7 @@ class SecretAudience:
         )
 
     def describe(self) -> dict[str, object]:
-        """What a stack exports about the audience (JSON), read back by `tools.secret_access --stack`."""
+        """What a stack exports about the audience (JSON), read back by `access_report.report --stack`."""
         return {
             "partition": self.context.partition,
             "region": self.context.region,

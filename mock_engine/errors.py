@@ -1,4 +1,4 @@
-"""The one error type of the offline preview (tools.preview and the modules it is built from)."""
+"""The one error type of the offline preview (offline_preview.cli and the modules it is built from)."""
 
 
 class PreviewError(Exception):

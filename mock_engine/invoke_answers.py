@@ -3,8 +3,8 @@
 Each answer is a function of the invoke's camelCase args and the run's `Place` (account and region). The data sources
 here read real AWS state, which the preview cannot see: they answer with plausible values in the mock account
 111122223333 and the configured region, deterministic for the same args. `aws:iam/getPolicyDocument` is computed for
-real (tools.policy_document). Every answer is then shaped after the SDK's declared result type
-(tools.sdk_shapes), so fields not given here are empty lists/maps, False or 0, never values of the wrong type.
+real (mock_engine.policy_document). Every answer is then shaped after the SDK's declared result type
+(mock_engine.sdk_shapes), so fields not given here are empty lists/maps, False or 0, never values of the wrong type.
 
 A program that needs another invoke, or other values (the outputs of a CloudFormation stack, say), supplies them with
 `--invoke-answers FILE`: a JSON object from invoke token to the result's camelCase fields, e.g.
@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tools import policy_document, sdk_shapes
+from mock_engine import policy_document, sdk_shapes
 
 ACCOUNT_ID = "111122223333"
 """AWS's documented example account id: no real account can be reached or named by mistake."""

@@ -8,10 +8,10 @@ from typing import Any
 
 import pulumi
 
-from tools import invoke_answers, pulumi_internals, sdk_shapes
-from tools.errors import PreviewError
-from tools.invoke_answers import ACCOUNT_ID, Place, digest
-from tools.recorded import UNKNOWN, RecordedResource
+from mock_engine import invoke_answers, pulumi_internals, sdk_shapes
+from mock_engine.errors import PreviewError
+from mock_engine.invoke_answers import ACCOUNT_ID, Place, digest
+from mock_engine.recorded import UNKNOWN, RecordedResource
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 
@@ -52,7 +52,7 @@ class PreviewMocks(pulumi.runtime.Mocks):
     generated names stay unknown, as in the first `pulumi preview` of a stack whose resources do not exist.
     Outputs are shaped after the provider SDK's declared output types (a policy document given as an object comes
     back as its JSON string, as the provider returns it). `invoke_answers` adds or overrides invoke results
-    (see tools.invoke_answers).
+    (see mock_engine.invoke_answers).
     """
 
     def __init__(

@@ -25,7 +25,7 @@ import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from tools.errors import PreviewError
+from mock_engine.errors import PreviewError
 
 DEFAULT_VERSION = "2012-10-17"
 TOKEN = "aws:iam/getPolicyDocument:getPolicyDocument"  # noqa: S105 (an invoke token, not a credential)

@@ -1,8 +1,8 @@
 """Run a Pulumi program (or any function that builds resources) under the preview's mocks and record what it did.
 
 This module runs in whichever interpreter runs the program: this project's venv, or the program's own virtualenv
-(tools.program_env starts `python -m tools.program_run REQUEST RESULT` there). So it imports only pulumi and the
-tools modules that need nothing else (no PyYAML): the caller reads the stack config.
+(offline_preview.program_env starts `python -m mock_engine.program_run REQUEST RESULT` there). So it imports only
+pulumi and its sibling modules in mock_engine, which need nothing else (no PyYAML): the caller reads the stack config.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from typing import Any
 
 import pulumi
 
-from tools import pulumi_internals
-from tools.errors import PreviewError
-from tools.mocks import STACK_TYPE, PreviewMocks, RecordingMonitor
-from tools.recorded import UNKNOWN, RecordedResource
+from mock_engine import pulumi_internals
+from mock_engine.errors import PreviewError
+from mock_engine.mocks import STACK_TYPE, PreviewMocks, RecordingMonitor
+from mock_engine.recorded import UNKNOWN, RecordedResource
 
 
 @dataclass(frozen=True)
@@ -245,7 +245,7 @@ def run_from_json(document: Mapping[str, Any]) -> ProgramRun:
 
 
 def main(argv: list[str]) -> int:
-    """`python -m tools.program_run REQUEST RESULT`: run the program the request names, write the run or the error."""
+    """`python -m mock_engine.program_run REQUEST RESULT`: run the program the request names, write the run or error."""
     request = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     try:
         run = run_entry_point(

@@ -5,7 +5,7 @@ functions. The preview runs a whole program, several times in one process, so it
 Checked against pulumi 3.272; a Pulumi upgrade that breaks the preview should only need changes here.
 
 This module imports nothing from this project, so it can run inside a program's own virtualenv (see
-tools.program_env).
+offline_preview.program_env).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pulumi
 import pulumi._types as pulumi_types
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
-from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2_grpc, resource_pb2
 from pulumi.runtime.settings import ROOT, SETTINGS
 from pulumi.runtime.stack import Stack, run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
@@ -27,10 +27,15 @@ T = TypeVar("T")
 WIRE_UNKNOWN: str = rpc.UNKNOWN
 """The sentinel string an unknown value travels as on the wire (rpc.UNKNOWN)."""
 
+# The Analyzer protocol's generated stubs, which the Pulumi CLI uses to drive a policy pack
+# (offline_preview.analyzer_client drives the pack the same way). They ship inside the SDK's private runtime package.
 __all__ = [
     "WIRE_UNKNOWN",
     "MockMonitor",
+    "analyzer_pb2",
+    "analyzer_pb2_grpc",
     "deserialize_properties",
+    "engine_pb2_grpc",
     "is_unknown",
     "output_property_types",
     "reset_runtime",

@@ -16,7 +16,7 @@ import typing
 from collections import abc
 from typing import Any
 
-from tools import pulumi_internals
+from mock_engine import pulumi_internals
 
 
 def _snake(name: str) -> str:

@@ -37,11 +37,11 @@ import grpc  # type: ignore[import-untyped]
 import pulumi
 import yaml
 from google.protobuf import empty_pb2, struct_pb2  # type: ignore[import-untyped]
-from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2_grpc
 from pulumi_policy.deserialize import SPECIAL_ARCHIVE_SIG, SPECIAL_ASSET_SIG, SPECIAL_SECRET_SIG, SPECIAL_SIG_KEY
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
-from tools.recorded import RecordedResource
+from mock_engine.pulumi_internals import analyzer_pb2, analyzer_pb2_grpc, engine_pb2_grpc
+from mock_engine.recorded import RecordedResource
 
 LEVELS: Final = ("advisory", "mandatory", "remediate", "disabled")
 _CANT_RUN: Final = "can't run policy"

@@ -1,6 +1,6 @@
 """Offline `pulumi preview`: run a Pulumi program under mocks and show the resources it would create.
 
-    venv/bin/python -m tools.preview [--stack prod] [--program DIR] [--json] [--invoke-answers FILE] [--install]
+    venv/bin/python -m offline_preview [--stack prod] [--program DIR] [--json] [--invoke-answers FILE] [--install]
         [--policy-pack DIR] [--policy-config FILE] [--no-policy] [--first-preview]
 
 The program runs for real (the same `__main__.py` the Pulumi CLI runs, in DIR, in the virtualenv its Pulumi.yaml
@@ -9,15 +9,16 @@ Resources go to mocks that answer with plausible values (ARNs in account 1111222
 deterministic ids); invokes (`aws.get_caller_identity`, `get_ami`, `iam.get_policy_document`, ...) answer as AWS
 would. Nothing reaches AWS or the Pulumi service.
 
-The keyless-guard policy pack then analyses every resource through the Pulumi Analyzer protocol (tools.policy_client)
-and its diagnostics are shown under their resources (tools.policy_preview).
+The keyless-guard policy pack then analyses every resource through the Pulumi Analyzer protocol
+(offline_preview.analyzer_client) and its diagnostics are shown under their resources (offline_preview.policy_preview).
 
 Exit codes: 0 the program ran and no mandatory policy failed, 1 a mandatory policy violation, 2 the program (or its
 config, or the policy pack) failed; its own error message is shown.
 
-This module is the command line only. The parts: tools.stack_config (Pulumi.yaml and stack config), tools.program_env
-(which interpreter, --install), tools.program_run (the run under mocks), tools.mocks and tools.invoke_answers (what
-the mocks answer), tools.render (tree and JSON), tools.pulumi_internals (the private Pulumi names all of this needs).
+This module is the command line only. The parts: offline_preview.stack_config (Pulumi.yaml and stack config),
+offline_preview.program_env (which interpreter, --install), mock_engine.program_run (the run under mocks),
+mock_engine.mocks and mock_engine.invoke_answers (what the mocks answer), offline_preview.render (tree and JSON),
+mock_engine.pulumi_internals (the private Pulumi names all of this needs).
 """
 
 from __future__ import annotations
@@ -29,18 +30,18 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tools import policy_preview
-from tools.errors import PreviewError
-from tools.invoke_answers import ACCOUNT_ID
-from tools.policy_client import PolicyPackError
-from tools.program_env import REPO_ROOT, install, run_program
-from tools.program_run import ProgramRun, run_under_mocks
-from tools.render import diagnostics, render_tree, resources_json, short_type, to_jsonable
-from tools.stack_config import load_stack_config
+from mock_engine.errors import PreviewError
+from mock_engine.invoke_answers import ACCOUNT_ID
+from mock_engine.program_run import ProgramRun, run_under_mocks
+from offline_preview import policy_preview
+from offline_preview.analyzer_client import PolicyPackError
+from offline_preview.program_env import REPO_ROOT, install, run_program
+from offline_preview.render import diagnostics, render_tree, resources_json, short_type, to_jsonable
+from offline_preview.stack_config import load_stack_config
 
 EXIT_OK, EXIT_PROGRAM_ERROR = 0, 2
 
-# The names other modules and tests import from `tools.preview`, the preview's entry point.
+# The names other modules and tests import from `offline_preview.cli`, the preview's entry point.
 __all__ = [
     "ACCOUNT_ID",
     "EXIT_OK",
@@ -61,7 +62,7 @@ __all__ = [
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m tools.preview", description=(__doc__ or "").split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m offline_preview", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--stack", default="prod", help="stack whose Pulumi.<stack>.yaml to use (default: prod)")
     parser.add_argument(
         "--program",

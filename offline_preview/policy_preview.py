@@ -1,6 +1,6 @@
-"""The policy-pack half of `tools.preview`: options, running the pack, and showing its diagnostics.
+"""The policy-pack half of `offline_preview.cli`: options, running the pack, and showing its diagnostics.
 
-`tools.preview` calls these few functions so that its own code stays about programs and mocks.
+`offline_preview.cli` calls these few functions so that its own code stays about programs and mocks.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tools.policy_client import PolicyPackError, PolicyReport, Violation, analyze
-from tools.recorded import RecordedResource
+from mock_engine.recorded import RecordedResource
+from offline_preview.analyzer_client import PolicyPackError, PolicyReport, Violation, analyze
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_KEY = "policyConfig"

@@ -10,7 +10,7 @@ The CLI runs a Python program in the virtualenv its `Pulumi.yaml` names:
 
 (runtime options: https://www.pulumi.com/docs/iac/concepts/projects/project-file/ and
 https://www.pulumi.com/docs/iac/languages-sdks/python/). A program with no virtualenv runs in this project's venv,
-in this process. A program with one runs in that virtualenv's interpreter (`python -m tools.program_run`, this
+in this process. A program with one runs in that virtualenv's interpreter (`python -m mock_engine.program_run`, this
 repository on PYTHONPATH), so its own pinned `pulumi_aws`, `pulumi_random` or `pulumi_awsx` are the ones imported;
 the run comes back as JSON. The policy pack runs in its own process either way.
 """
@@ -26,9 +26,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tools.errors import PreviewError
-from tools.program_run import ProgramRun, run_entry_point, run_from_json
-from tools.stack_config import load_project, load_stack_config
+from mock_engine.errors import PreviewError
+from mock_engine.program_run import ProgramRun, run_entry_point, run_from_json
+from offline_preview.stack_config import load_project, load_stack_config
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RUN_TIMEOUT_SECONDS = 600
@@ -156,7 +156,7 @@ def _run_elsewhere(python: Path, request: Mapping[str, Any]) -> ProgramRun:
         environment = {**os.environ, "PYTHONPATH": os.pathsep.join(search_path)}
         try:
             finished = subprocess.run(  # noqa: S603 (the program's own interpreter, our own module)
-                [str(python), "-m", "tools.program_run", str(request_file), str(result_file)],
+                [str(python), "-m", "mock_engine.program_run", str(request_file), str(result_file)],
                 cwd=request["program_dir"],
                 env=environment,
                 capture_output=True,

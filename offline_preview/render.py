@@ -8,8 +8,8 @@ from typing import Any
 
 import pulumi
 
-from tools.program_run import ProgramRun
-from tools.recorded import UNKNOWN, RecordedResource
+from mock_engine.program_run import ProgramRun
+from mock_engine.recorded import UNKNOWN, RecordedResource
 
 
 def short_type(type_token: str) -> str:

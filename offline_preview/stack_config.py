@@ -1,10 +1,10 @@
 """Read a Pulumi project's `Pulumi.yaml` and a stack's `Pulumi.<stack>.yaml` as the Pulumi CLI does, offline.
 
-    from tools.stack_config import load_stack_config
+    from offline_preview.stack_config import load_stack_config
     project, config = load_stack_config(Path("."), "prod")   # {"aws:region": "eu-west-1", "keyless-ingest:...": ...}
 
 The result is what the CLI hands a program (`namespace:key` -> string); any tool that needs a stack's config without
-the Pulumi service can use it. Errors are `tools.errors.PreviewError`, naming the file and the key.
+the Pulumi service can use it. Errors are `mock_engine.errors.PreviewError`, naming the file and the key.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from tools.errors import PreviewError
+from mock_engine.errors import PreviewError
 
 
 def load_project(program_dir: Path) -> tuple[str, dict[str, Any]]:

@@ -8,10 +8,10 @@ from typing import Any, TypeVar
 
 import pulumi
 
-from tools.errors import PreviewError
-from tools.preview import ProgramRun, run_under_mocks
-from tools.pulumi_internals import sync_await
-from tools.recorded import UNKNOWN, RecordedResource
+from mock_engine.errors import PreviewError
+from mock_engine.pulumi_internals import sync_await
+from mock_engine.recorded import UNKNOWN, RecordedResource
+from offline_preview.cli import ProgramRun, run_under_mocks
 
 REGION = "eu-west-1"
 ACCOUNT = "111122223333"

@@ -16,9 +16,9 @@ import pytest
 import yaml
 
 from components.private_network import NETWORK_TAG_KEY
+from mock_engine.recorded import UNKNOWN, RecordedResource
+from offline_preview.cli import PreviewError, ProgramRun, run_program
 from tests.stack_inspection import ACCOUNT, REGION, document, of_type, only, statements
-from tools.preview import PreviewError, ProgramRun, run_program
-from tools.recorded import UNKNOWN, RecordedResource
 
 ROOT = Path(__file__).resolve().parent.parent
 ROTATION_FUNCTION = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:rotate-weather-api-key"
@@ -373,15 +373,15 @@ def test_every_config_key_is_declared_typed_described_and_defaulted_and_in_the_r
 
 
 def test_the_readme_says_what_existing_mode_leaves_alone_and_that_the_first_preview_needs_the_package_index():
-    """The first preview builds the Lambda bundle with pip from handler/requirements.txt (tools/bundle.py), which
-    reaches the package index (https://pip.pypa.io/en/stable/cli/pip_install/: requirements are fetched from PyPI or
-    the configured index); existing mode's own config keys are the ones the README tells the operator to set."""
+    """The first preview builds the Lambda bundle with pip from handler/requirements.txt (bundle_builder/builder.py),
+    which reaches the package index (https://pip.pypa.io/en/stable/cli/pip_install/: requirements are fetched from PyPI
+    or the configured index); existing mode's own config keys are the ones the README tells the operator to set."""
     text = (ROOT / "README.md").read_text()
     existing = text[text.index("**What existing mode does.**") :].split("\n\n", 1)[0]
 
     assert "package index" in text
     assert "handler/requirements.txt" in text
-    assert '"-m", "pip", "install"' in (ROOT / "tools" / "bundle.py").read_text()
+    assert '"-m", "pip", "install"' in (ROOT / "bundle_builder" / "builder.py").read_text()
     for key in ("secretsManagerEndpointId", "dynamodbEndpointId", "routeTableIds"):
         assert f"`{key}`" in existing, key
     assert "leaves alone" in existing

@@ -12,9 +12,9 @@ import pytest
 from policy_sentry.querying.actions import get_actions_that_support_wildcard_arns_only
 
 from components.grants import SECRET_READ_ACTIONS, TABLE_WRITE_ACTIONS
+from mock_engine.recorded import UNKNOWN
+from offline_preview.cli import PreviewError, ProgramRun, run_program, to_jsonable
 from tests.stack_inspection import ACCOUNT, contains_unknown, document, of_type, only, statements
-from tools.preview import PreviewError, ProgramRun, run_program, to_jsonable
-from tools.recorded import UNKNOWN
 
 ROOT = Path(__file__).resolve().parent.parent
 EXISTING_NETWORK = {
@@ -220,7 +220,7 @@ def test_exports_for_operators():
         "secretAudience",
     }
     assert first.outputs["secretName"] == "keyless-ingest/prod/weather-api-key"
-    # What the unexpected-read alarm watches, known at the first preview (tools.secret_access --stack reads it).
+    # What the unexpected-read alarm watches, known at the first preview (access_report.report --stack reads it).
     assert first.outputs["secretAudience"] == {
         "partition": "aws",
         "region": "eu-west-1",
@@ -296,7 +296,7 @@ def test_the_real_stack_passes_the_policy_pack_through_the_offline_preview(stack
     # WHEN the stack is previewed as `make preview` does, with its own policy config (Pulumi.<stack>.yaml)
     flags = ["--first-preview"] if first_preview else []
     result = subprocess.run(
-        [sys.executable, "-m", "tools.preview", "--stack", stack, "--json", *flags],
+        [sys.executable, "-m", "offline_preview.cli", "--stack", stack, "--json", *flags],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -11,9 +11,9 @@ import pytest
 from components.aws_context import AwsContext
 from components.monitoring_model import SecretReads
 from components.secret_audience import SecretAudience
+from offline_preview.analyzer_client import analyze
+from offline_preview.cli import PreviewError, ProgramRun, run_program
 from tests.stack_inspection import ACCOUNT, REGION, document, of_type, only, statements
-from tools.policy_client import analyze
-from tools.preview import PreviewError, ProgramRun, run_program
 
 ROOT = Path(__file__).resolve().parent.parent
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"

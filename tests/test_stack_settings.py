@@ -13,7 +13,7 @@ import pytest
 import handler_settings
 import stack_settings
 from exceptions import ConfigurationError
-from tools.preview import PreviewError, run_program
+from offline_preview.cli import PreviewError, run_program
 
 ROOT = Path(stack_settings.__file__).resolve().parent
 HANDLER_ENVIRONMENT = {

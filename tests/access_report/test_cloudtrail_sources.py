@@ -15,9 +15,9 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
+from access_report.cloudtrail_sources import InsightsSource, LookupSource, SourceError, read_event_files
+from access_report.report import Clients, run
 from tests.fixtures import cloudtrail_records as ct
-from tools.cloudtrail_sources import InsightsSource, LookupSource, SourceError, read_event_files
-from tools.secret_access import Clients, run
 
 SINCE = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 UNTIL = datetime(2026, 11, 28, 14, 0, tzinfo=UTC)

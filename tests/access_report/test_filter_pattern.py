@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from tools.filter_pattern import FilterPattern, FilterPatternError, matches
+from access_report.filter_pattern import FilterPattern, FilterPatternError, matches
 
 JSON_EXAMPLE = {
     "eventType": "UpdateTrail",

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from access_report import chart as access_chart
+from access_report.report import EXIT_BAD_INPUT, EXIT_OK, EXIT_UNEXPECTED, run
 from tests.fixtures import cloudtrail_records as ct
-from tools import access_chart
-from tools.secret_access import EXIT_BAD_INPUT, EXIT_OK, EXIT_UNEXPECTED, run
 
 FIXTURES = ct.ROOT
 SECRET = ["--secret-arn", ct.SECRET_ARN]

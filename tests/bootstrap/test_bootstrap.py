@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from offline_preview.cli import PreviewError, ProgramRun, run_program
 from tests.iam_evaluation import Request, evaluate
 from tests.stack_inspection import ACCOUNT, REGION, document, of_type, only
-from tools.preview import PreviewError, ProgramRun, run_program
 
-BOOTSTRAP = Path(__file__).resolve().parent.parent / "bootstrap"
+BOOTSTRAP = Path(__file__).resolve().parents[2] / "bootstrap"
 PROVIDER = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
 SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:keyless-ingest/prod/weather-api-key-AbCdEf"
 KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -228,7 +228,7 @@ def test_generated_ids_are_granted_only_through_the_stack_tag(run):
 
 
 def test_the_bootstrap_program_passes_the_pack_with_the_prod_config(capsys):
-    from tools.preview import main
+    from offline_preview.cli import main
 
     assert main(["--program", str(BOOTSTRAP), "--stack", "prod"]) == 0
     assert "0 mandatory" in capsys.readouterr().out

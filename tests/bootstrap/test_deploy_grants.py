@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from policy_sentry.querying.actions import get_actions_that_support_wildcard_arns_only
 
-from tools.deploy_permissions import (
+from bootstrap.deploy_grants.generate import (
     RESOURCE_TYPES,
     PermissionsError,
     build,
@@ -18,7 +18,7 @@ from tools.deploy_permissions import (
     stack_tag,
     targets,
 )
-from tools.preview import REPO_ROOT, run_program
+from offline_preview.cli import REPO_ROOT, run_program
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def generated() -> dict[str, Any]:
 def test_the_committed_file_is_up_to_date_with_the_plan(generated):
     committed = path_for("prod").read_text(encoding="utf-8")
 
-    assert committed == render(generated), "run: venv/bin/python -m tools.deploy_permissions --stack prod"
+    assert committed == render(generated), "run: venv/bin/python -m bootstrap.deploy_grants --stack prod"
 
 
 def test_every_resource_type_of_the_plan_is_mapped_and_none_is_mapped_for_nothing(generated):

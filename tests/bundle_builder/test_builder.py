@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tools.bundle import UNUSABLE_MODULES, BundleError, LambdaBundle, build_bundle
+from bundle_builder.builder import UNUSABLE_MODULES, BundleError, LambdaBundle, build_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 HANDLER_MODULES = sorted(path.name for path in (ROOT / "handler").glob("*.py"))
@@ -204,7 +204,7 @@ def test_a_handler_module_named_like_a_dependency_is_refused(repo_copy: Path, sh
 
 def test_the_command_prints_path_hash_and_size(bundle: LambdaBundle, shared_build_dir: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "tools.bundle", "--build-dir", str(shared_build_dir)],
+        [sys.executable, "-m", "bundle_builder.builder", "--build-dir", str(shared_build_dir)],
         cwd=ROOT,
         capture_output=True,
         text=True,

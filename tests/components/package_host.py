@@ -30,8 +30,8 @@ from pulumi.runtime.proto import (
     resource_pb2_grpc,
 )
 
-from tools.mocks import PreviewMocks
-from tools.policy_client import read_plugin_port
+from mock_engine.mocks import PreviewMocks
+from offline_preview.analyzer_client import read_plugin_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_DIR = ROOT / "components"

@@ -6,8 +6,8 @@ import pytest
 from components.audit_queries import AuditQueries
 from components.aws_context import AwsContext
 from components.secret_audience import SecretAudience
+from mock_engine.recorded import UNKNOWN
 from tests.stack_inspection import ACCOUNT, REGION, of_type, run_components
-from tools.recorded import UNKNOWN
 
 CONTEXT = AwsContext("aws", REGION, ACCOUNT)
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/fn-exec"

@@ -2,9 +2,9 @@ import pytest
 
 from components.audit_trail import AuditTrail, AuditTrailArgs
 from components.aws_context import AwsContext
+from mock_engine.recorded import UNKNOWN
+from offline_preview.cli import PreviewError
 from tests.stack_inspection import ACCOUNT, REGION, document, only, run_components, statements
-from tools.preview import PreviewError
-from tools.recorded import UNKNOWN
 
 CONTEXT = AwsContext("aws", REGION, ACCOUNT)
 TRAIL_ARN = f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/ki-audit"

@@ -2,8 +2,8 @@ import pytest
 
 from components.aws_context import AwsContext
 from components.log_encryption_key import LOGS_KEY_ACTIONS, LogEncryptionKey
+from offline_preview.cli import PreviewError
 from tests.stack_inspection import ACCOUNT, REGION, document, only, resolved, run_components, statements
-from tools.preview import PreviewError
 
 CONTEXT = AwsContext("aws", REGION, ACCOUNT)
 

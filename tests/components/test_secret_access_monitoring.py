@@ -15,6 +15,7 @@ from components.secret_access_monitoring import (
     SecretAccessMonitoringArgs,
 )
 from components.secret_audience import SecretAudience
+from offline_preview.cli import PreviewError, ProgramRun
 from tests.stack_inspection import (
     ACCOUNT,
     REGION,
@@ -26,7 +27,6 @@ from tests.stack_inspection import (
     run_components,
     statements,
 )
-from tools.preview import PreviewError, ProgramRun
 
 CONTEXT = AwsContext("aws", REGION, ACCOUNT)
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/fn-exec"

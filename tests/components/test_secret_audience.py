@@ -2,9 +2,9 @@
 
 import pytest
 
+from access_report.filter_pattern import FilterPattern
 from components.aws_context import AwsContext
 from components.secret_audience import SecretAudience, require_role_arn
-from tools.filter_pattern import FilterPattern
 
 CONTEXT = AwsContext("aws", "eu-west-1", "111122223333")
 ROLE = "arn:aws:iam::111122223333:role/service-role/fn-exec"

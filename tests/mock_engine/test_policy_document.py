@@ -15,8 +15,8 @@ import zlib
 
 import pytest
 
-from tools.errors import PreviewError
-from tools.policy_document import get_policy_document
+from mock_engine.errors import PreviewError
+from mock_engine.policy_document import get_policy_document
 
 
 def test_sets_are_written_as_a_string_or_a_reverse_sorted_list_and_variables_are_unescaped_in_resources():

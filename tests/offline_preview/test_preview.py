@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tools.preview import (
+from mock_engine.recorded import UNKNOWN
+from offline_preview.cli import (
     EXIT_OK,
     EXIT_PROGRAM_ERROR,
     PreviewError,
@@ -17,7 +18,6 @@ from tools.preview import (
     run_program,
     short_type,
 )
-from tools.recorded import UNKNOWN
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -188,7 +188,7 @@ def test_cli_exits_two_with_the_error_on_a_failing_program(tmp_path):
     write_program(tmp_path, program="import pulumi\nraise pulumi.RunError('keyless-ingest:networkMode: bad value')\n")
 
     result = subprocess.run(
-        [sys.executable, "-m", "tools.preview", "--program", str(tmp_path), "--stack", "test"],
+        [sys.executable, "-m", "offline_preview.cli", "--program", str(tmp_path), "--stack", "test"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -1,6 +1,6 @@
-"""The offline preview on programs written the way real Pulumi programs are (tests/tools/programs/<name>/), one per
-class of failure the survey of 123 public programs found (issue 12): working directory, resources as inputs, data
-sources, getPolicyDocument, print(), invokes with no answer, output shapes, the program's own virtualenv."""
+"""The offline preview on programs written the way real Pulumi programs are (tests/offline_preview/programs/<name>/),
+one per class of failure the survey of 123 public programs found (issue 12): working directory, resources as inputs,
+data sources, getPolicyDocument, print(), invokes with no answer, output shapes, the program's own virtualenv."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from tools import program_env
-from tools.errors import PreviewError
-from tools.preview import EXIT_OK, EXIT_PROGRAM_ERROR, main, run_program, run_under_mocks
-from tools.recorded import UNKNOWN
+from mock_engine.errors import PreviewError
+from mock_engine.recorded import UNKNOWN
+from offline_preview import program_env
+from offline_preview.cli import EXIT_OK, EXIT_PROGRAM_ERROR, main, run_program, run_under_mocks
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAMS = Path(__file__).parent / "programs"

@@ -8,20 +8,18 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PREVIEW_MODULES = [
-    "preview",
-    "stack_config",
-    "program_env",
-    "program_run",
-    "mocks",
-    "invoke_answers",
-    "policy_document",
-    "sdk_shapes",
-    "render",
-    "policy_preview",
-    "recorded",
-    "errors",
-]
+# Every module of the preview's packages (and the commands that forward to them) is checked: walked from the tree,
+# so a new module cannot be left out of the rule.
+PREVIEW_PACKAGES = ("offline_preview", "mock_engine", "tools", "bundle_builder", "access_report")
+INTERNALS = ROOT / "mock_engine" / "pulumi_internals.py"
+
+
+def preview_modules() -> list[Path]:
+    modules = sorted(path for package in PREVIEW_PACKAGES for path in (ROOT / package).rglob("*.py"))
+    assert INTERNALS in modules
+    return [path for path in modules if path != INTERNALS]
+
+
 PRIVATE = (
     "pulumi._",
     "pulumi.runtime.settings",
@@ -49,10 +47,10 @@ def private_uses(path: Path) -> set[str]:
 
 
 def test_only_pulumi_internals_touches_private_pulumi_names():
-    uses = {name: private_uses(ROOT / "tools" / f"{name}.py") for name in PREVIEW_MODULES}
+    uses = {str(path.relative_to(ROOT)): private_uses(path) for path in preview_modules()}
 
     assert {name: found for name, found in uses.items() if found} == {}
-    assert private_uses(ROOT / "tools" / "pulumi_internals.py") >= {
+    assert private_uses(INTERNALS) >= {
         "pulumi.runtime.sync_await._sync_await",
         "pulumi.runtime.settings.ROOT",
         "pulumi.runtime.settings.SETTINGS",
@@ -60,20 +58,37 @@ def test_only_pulumi_internals_touches_private_pulumi_names():
     }
 
 
+def test_the_private_name_check_sees_each_spelling(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text(
+        "import pulumi\nfrom pulumi.runtime.settings import SETTINGS\nimport pulumi.runtime.proto.analyzer_pb2\n"
+        "x = pulumi._types\ny = pulumi.Output\n"
+    )
+
+    assert private_uses(module) == {
+        "pulumi.runtime.settings.SETTINGS",
+        "pulumi.runtime.proto.analyzer_pb2",
+        "<attribute>._types",
+    }
+
+
 def test_a_program_run_imports_only_what_a_programs_own_virtualenv_has():
-    """tools.program_run runs under the program's interpreter, whose site-packages hold the program's requirements
+    """mock_engine.program_run runs under the program's interpreter, whose site-packages hold the program's requirements
     (pulumi and its providers), not this project's: it must import no other part of the preview."""
-    probe = "import sys, tools.program_run; print(' '.join(sorted(m for m in sys.modules if m.startswith('tools.'))))"
+    probe = (
+        "import sys, mock_engine.program_run; "
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('mock_engine.'))))"
+    )
     result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
 
     assert result.returncode == 0, result.stderr
     assert set(result.stdout.split()) == {
-        "tools.errors",
-        "tools.invoke_answers",
-        "tools.mocks",
-        "tools.policy_document",
-        "tools.program_run",
-        "tools.pulumi_internals",
-        "tools.recorded",
-        "tools.sdk_shapes",
+        "mock_engine.errors",
+        "mock_engine.invoke_answers",
+        "mock_engine.mocks",
+        "mock_engine.policy_document",
+        "mock_engine.program_run",
+        "mock_engine.pulumi_internals",
+        "mock_engine.recorded",
+        "mock_engine.sdk_shapes",
     }

@@ -6,8 +6,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tools.policy_client import PackProcess, PolicyReport, run_pack
-from tools.recorded import UNKNOWN, RecordedResource
+from mock_engine.recorded import UNKNOWN, RecordedResource
+from offline_preview.analyzer_client import PackProcess, PolicyReport, run_pack
 
 __all__ = ["UNKNOWN", "doc", "found", "report", "res", "stack"]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.policy_client import PackProcess
+from offline_preview.analyzer_client import PackProcess
 
 REPO = Path(__file__).resolve().parents[2]
 

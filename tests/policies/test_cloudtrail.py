@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from mock_engine.recorded import RecordedResource
 from tests.policies.builders import ACCOUNT, UNKNOWN, arn, doc, found, report, res
-from tools.recorded import RecordedResource
 
 ROLE = "aws:iam/role:Role"
 TRAIL = "aws:cloudtrail/trail:Trail"

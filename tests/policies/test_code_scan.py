@@ -17,11 +17,11 @@ from pathlib import Path
 import pulumi
 import pytest
 
+from bundle_builder.builder import build_bundle
 from keyless_guard.lambda_code import MAX_ARCHIVE_DEPTH, MAX_FILE_BYTES, bundle_scan, names_a_hex_key
+from mock_engine.recorded import RecordedResource
 from tests.policies.builders import arn, found, report, res
 from tests.policies.corpus import CREDENTIALS
-from tools.bundle import build_bundle
-from tools.recorded import RecordedResource
 
 CODE_RULE = "lambda-code-no-credentials"
 RNG = random.Random(11)

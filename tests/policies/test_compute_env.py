@@ -15,9 +15,9 @@ import gzip
 import json
 import random
 
+from mock_engine.recorded import RecordedResource
 from tests.policies.builders import UNKNOWN, found, report, res
 from tests.policies.corpus import ALNUM, AWS_EXAMPLE_ACCESS_KEY_ID, CREDENTIALS, PUNCTUATION
-from tools.recorded import RecordedResource
 
 COMPUTE_RULE = "compute-env-no-credentials"
 USER_DATA_RULE = "ec2-user-data-no-credentials"

@@ -10,8 +10,8 @@ from pulumi_policy.deserialize import SPECIAL_ARCHIVE_SIG, SPECIAL_ASSET_SIG, SP
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from keyless_guard.pack import RULES
+from offline_preview.analyzer_client import PackProcess, PolicyPackError, policy_configs, to_wire
 from tests.policies.builders import UNKNOWN, report, res
-from tools.policy_client import PackProcess, PolicyPackError, policy_configs, to_wire
 
 
 def test_wire_values_are_what_the_engine_sends(tmp_path):

@@ -12,9 +12,9 @@ import json
 import random
 import string
 
+from mock_engine.recorded import RecordedResource
 from tests.policies.builders import arn, found, report, res
 from tests.policies.corpus import ALNUM, CREDENTIALS, HEX, NAMED_IDENTIFIERS, PUNCTUATION
-from tools.recorded import RecordedResource
 
 FUNCTION = "aws:lambda/function:Function"
 RULE = "lambda-env-no-credentials"

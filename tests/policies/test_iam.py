@@ -7,8 +7,8 @@ from collections.abc import Mapping
 
 import pytest
 
+from mock_engine.recorded import RecordedResource
 from tests.policies.builders import ACCOUNT, UNKNOWN, arn, doc, found, report, res
-from tools.recorded import RecordedResource
 
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 SECRET_PATTERN = arn("secretsmanager", "secret:thirdparty/weather-api-key-??????")

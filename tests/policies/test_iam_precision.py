@@ -8,9 +8,9 @@ from collections.abc import Mapping
 import pytest
 
 from keyless_guard.iam_actions import MIN_NAME_PREFIX
+from mock_engine.recorded import RecordedResource
 from tests.policies.builders import ACCOUNT, doc, found, report, res
 from tests.policies.test_iam import LEAST_PRIVILEGE, allow, role_policy
-from tools.recorded import RecordedResource
 
 BROAD = "iam-no-broad-resource-arns"
 VALID = "iam-policy-valid"

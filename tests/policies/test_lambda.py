@@ -10,10 +10,10 @@ from pathlib import Path
 import pulumi
 import pytest
 
+from bundle_builder.builder import build_bundle
+from mock_engine.recorded import RecordedResource
 from tests.policies.builders import UNKNOWN, arn, found, report, res
 from tests.policies.corpus import AWS_EXAMPLE_ACCESS_KEY_ID, AWS_EXAMPLE_SECRET_ACCESS_KEY, CREDENTIALS, IDENTIFIERS
-from tools.bundle import build_bundle
-from tools.recorded import RecordedResource
 
 FUNCTION = "aws:lambda/function:Function"
 ENV_RULE = "lambda-env-no-credentials"

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from components.aws_context import AwsContext
 from components.monitoring_model import SecretReads
 from components.secret_audience import SecretAudience
+from mock_engine.recorded import RecordedResource
 from tests.policies.builders import ACCOUNT, REGION, UNKNOWN, found, report, res
-from tools.recorded import RecordedResource
 
 RULE = "secret-unexpected-access-alarm"
 SECRET_NAME = "keyless-ingest/prod/weather-api-key"

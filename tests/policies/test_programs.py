@@ -1,4 +1,4 @@
-"""Bad Pulumi programs run through `tools.preview`, the way a developer would, each failing with its rule."""
+"""Bad Pulumi programs run through `offline_preview.cli`, the way a developer would, each failing with its rule."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ EXPECTED = {
 
 def preview(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "tools.preview", "--stack", "test", *args],
+        [sys.executable, "-m", "offline_preview.cli", "--stack", "test", *args],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from keyless_guard.framework import Rule
 from keyless_guard.pack import RULES
+from offline_preview.analyzer_client import run_pack
 from tests.policies.builders import UNKNOWN, res, stack
-from tools.policy_client import run_pack
 
 TYPES = [
     "aws:iam/rolePolicy:RolePolicy",

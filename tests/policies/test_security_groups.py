@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from keyless_guard.network import covers_every_address
+from mock_engine.recorded import RecordedResource
 from tests.policies.builders import UNKNOWN, found, res
 from tests.policies.test_services import network
-from tools.recorded import RecordedResource
 
 RULE = "vpc-endpoint-sg-https-only"
 HTTPS = {"protocol": "tcp", "fromPort": 443, "toPort": 443}

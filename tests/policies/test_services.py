@@ -11,8 +11,8 @@ from collections.abc import Mapping
 
 import pytest
 
+from mock_engine.recorded import RecordedResource
 from tests.policies.builders import ACCOUNT, UNKNOWN, arn, doc, found, report, res
-from tools.recorded import RecordedResource
 
 SECRET = "aws:secretsmanager/secret:Secret"
 SECRET_POLICY = "aws:secretsmanager/secretPolicy:SecretPolicy"

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from mock_engine.recorded import RecordedResource
 from tests.policies.builders import ACCOUNT, doc, found, res
-from tools.recorded import RecordedResource
 
 ROLE = "aws:iam/role:Role"
 TRUST_RULES = {

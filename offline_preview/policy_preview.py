@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from mock_engine.recorded import RecordedResource
-from offline_preview.analyzer_client import PolicyPackError, PolicyReport, Violation, analyze
+from offline_preview.analyzer_client import (
+    EXEMPTED,
+    EXPIRED,
+    STALE,
+    PolicyPackError,
+    PolicyReport,
+    Violation,
+    analyze,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_KEY = "policyConfig"
@@ -86,6 +94,20 @@ def run_policies(
 
 
 def _line(violation: Violation) -> str:
+    exemption = violation.exemption
+    if exemption is not None:
+        # The pack's last line is the exemption as JSON, for tools; people get it in words.
+        text = violation.message.rstrip().rsplit("\n", 1)[0] if "\n" in violation.message.rstrip() else ""
+        message = " ".join(text.split())
+        said = (
+            f"{exemption.get('reason')} (approved by {exemption.get('approvedBy')}, expires {exemption.get('expires')})"
+        )
+        where = f"exemption {exemption.get('index')} of {violation.policy}, resource {exemption.get('resource')!r}"
+        if violation.exemption_state == EXEMPTED:
+            return f"exempted: [{violation.policy}] {message} -- {where}: {said}"
+        if violation.exemption_state == EXPIRED:
+            return f"{violation.enforcement}: [{violation.policy}] {message} -- {where} EXPIRED: {said}"
+        return f"stale exemption: [{violation.policy}] {where} matched no violation: {said}; remove it"
     message = " ".join(violation.message.split())
     return f"{violation.enforcement}: [{violation.policy}] {message}"
 
@@ -103,18 +125,22 @@ def annotator(report: PolicyReport | None) -> Callable[[RecordedResource], Seque
 def summary(report: PolicyReport | None) -> str:
     if report is None:
         return "\nPolicies: not run (--no-policy)"
-    counts = Counter(v.enforcement for v in report.violations if not v.cant_run)
+    counts = Counter(
+        v.enforcement for v in report.violations if not v.cant_run and v.exemption_state not in (EXEMPTED, STALE)
+    )
     levels = ", ".join(f"{counts[level]} {level}" for level in ("mandatory", "advisory"))
     verdict = "FAILED" if counts["mandatory"] else "passed"
-    return "\n".join(
-        [
-            "",
-            "Policies:",
-            f"    {report.pack_name}@v{report.pack_version}: {verdict}",
-            f"    violations: {levels}",
-            f"    policies that could not run on unknown values: {report.not_run_for_unknowns}",
-        ]
-    )
+    lines = [
+        "",
+        "Policies:",
+        f"    {report.pack_name}@v{report.pack_version}: {verdict}",
+        f"    violations: {levels}",
+        f"    policies that could not run on unknown values: {report.not_run_for_unknowns}",
+    ]
+    exempted, expired, stale = (report.in_state(state) for state in (EXEMPTED, EXPIRED, STALE))
+    if exempted or expired or stale:
+        lines.append(f"    exemptions: {len(exempted)} applied, {len(expired)} expired, {len(stale)} stale")
+    return "\n".join(lines)
 
 
 def json_fields(report: PolicyReport | None) -> dict[str, Any]:
@@ -128,8 +154,15 @@ def json_fields(report: PolicyReport | None) -> dict[str, Any]:
                 "severity": v.severity,
                 "urn": v.urn,
                 "message": v.message,
+                **({"exemption": {**v.exemption, "state": v.exemption_state}} if v.exemption is not None else {}),
             }
             for v in report.violations
+            if v.exemption_state != STALE
+        ],
+        "exemptions": [
+            {**v.exemption, "state": v.exemption_state, "urn": v.urn if v.exemption_state != STALE else None}
+            for v in report.violations
+            if v.exemption is not None
         ],
         "policy_pack": {
             "name": report.pack_name,

@@ -82,12 +82,27 @@ class Violation:
 
 
 @dataclass(frozen=True)
+class PolicyInfo:
+    """One policy of the pack as GetAnalyzerInfo describes it, with the level this run's config gave it."""
+
+    name: str
+    description: str
+    enforcement: str
+    """The configured level: advisory, mandatory, remediate or disabled."""
+    severity: str
+    remediation: str
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class PolicyReport:
     pack_name: str
     pack_version: str
     violations: list[Violation]
     """Every diagnostic, including the advisories for policies that could not run on unknown values."""
     not_run_for_unknowns: int
+    policies: tuple[PolicyInfo, ...] = ()
+    """Every policy of the pack, in the pack's order (for SARIF's rule list)."""
 
     @property
     def mandatory(self) -> list[Violation]:
@@ -312,6 +327,25 @@ class PackProcess:
             request.policyConfig[name].CopyFrom(config)
         self._call(self.stub.Configure, request)
 
+    def policies(self, policy_config: Mapping[str, Any] | None) -> tuple[PolicyInfo, ...]:
+        """The pack's policies with the levels `policy_config` gives them."""
+        configs = policy_configs(self.info, policy_config)
+        found = []
+        for policy in self.info.policies:
+            severity = analyzer_pb2.PolicySeverity.Name(policy.severity).removeprefix("POLICY_SEVERITY_").lower()
+            level = analyzer_pb2.EnforcementLevel.Name(configs[policy.name].enforcementLevel).lower()
+            found.append(
+                PolicyInfo(
+                    name=policy.name,
+                    description=policy.description,
+                    enforcement=level,
+                    severity="" if severity == "unspecified" else severity,
+                    remediation=policy.remediation_steps,
+                    tags=tuple(policy.tags),
+                )
+            )
+        return tuple(found)
+
     def analyze(self, resource: RecordedResource) -> list[Violation]:
         """Analyze one resource's inputs, as the engine does before each step."""
         request = analyzer_pb2.AnalyzeRequest(
@@ -433,6 +467,7 @@ def run_pack(
         pack_version=pack.version,
         violations=violations,
         not_run_for_unknowns=sum(v.cant_run for v in violations),
+        policies=pack.policies(policy_config),
     )
 
 

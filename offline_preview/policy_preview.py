@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mock_engine.recorded import RecordedResource
+from offline_preview import sarif
 from offline_preview.analyzer_client import (
     EXEMPTED,
     EXPIRED,
@@ -46,19 +47,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--no-policy", action="store_true", help="do not run the policy pack")
     group.add_argument(
+        "--sarif",
+        type=Path,
+        metavar="FILE",
+        help="also write the pack's findings as SARIF 2.1.0 to FILE (for GitHub code scanning)",
+    )
+    group.add_argument(
         "--first-preview",
         action="store_true",
         help="as in the first preview of a new stack: computed outputs (ids, ARNs) are unknown",
     )
 
 
+def config_path(option: Path | None, project: str, stack_config: Mapping[str, str], program_dir: Path) -> Path | None:
+    """The --policy-config file, else the file the stack's config names, else None (the pack's defaults)."""
+    if option is None and f"{project}:{CONFIG_KEY}" in stack_config:
+        return program_dir / stack_config[f"{project}:{CONFIG_KEY}"]
+    return option
+
+
 def policy_config(
     option: Path | None, project: str, stack_config: Mapping[str, str], program_dir: Path
 ) -> dict[str, Any] | None:
-    """The --policy-config file, else the file the stack's config names, else None (the pack's defaults)."""
-    path = option
-    if path is None and f"{project}:{CONFIG_KEY}" in stack_config:
-        path = program_dir / stack_config[f"{project}:{CONFIG_KEY}"]
+    """The policy config (`config_path`) as a JSON object, or None for the pack's defaults."""
+    path = config_path(option, project, stack_config, program_dir)
     if path is None:
         return None
     try:
@@ -170,6 +182,31 @@ def json_fields(report: PolicyReport | None) -> dict[str, Any]:
             "not_run_for_unknowns": report.not_run_for_unknowns,
         },
     }
+
+
+def write_sarif(
+    options: argparse.Namespace,
+    report: PolicyReport | None,
+    resources: Sequence[RecordedResource],
+    *,
+    project: str,
+    stack_config: Mapping[str, str],
+) -> None:
+    """With --sarif FILE, write the report there as SARIF (paths relative to the program's repository)."""
+    if options.sarif is None or report is None:
+        return
+    program_dir = Path(options.program).resolve()
+    log = sarif.document(
+        report,
+        resources,
+        program_dir=program_dir,
+        repo_root=sarif.repository_root(program_dir),
+        policy_config=config_path(options.policy_config, project, stack_config, program_dir),
+    )
+    try:
+        sarif.write(options.sarif, log)
+    except OSError as exc:
+        raise PolicyPackError(f"{options.sarif}: cannot write the SARIF file ({exc.strerror})") from exc
 
 
 def exit_code(report: PolicyReport | None, ok: int) -> int:

@@ -261,3 +261,15 @@ def test_a_config_error_exits_2_with_one_line(tmp_path: Path) -> None:
     assert shown.stderr.splitlines() == [
         f"error: policy config {WILDCARDS}: exemptions[0] is missing approvedBy (a non-empty string)"
     ]
+
+
+def test_the_readme_example_is_a_valid_reviewed_exemption(pack: PackProcess) -> None:
+    readme = (REPO / "policies" / "README.md").read_text()
+    section = readme.split("## Exemptions", 1)[1]
+    example = json.loads(section.split("```json", 1)[1].split("```", 1)[0])
+    [entry] = example[WILDCARDS]["exemptions"]
+    assert set(entry) == {"resource", "reason", "approvedBy", "expires"}
+    # the example's own date may pass one day; the format and its effect are what the README promises
+    example[WILDCARDS]["exemptions"][0]["expires"] = FUTURE
+    result = report(pack, wildcard("legacy-reader-7"), config=example)
+    assert of(result) == [("advisory", "legacy-reader-7", EXEMPTED)]

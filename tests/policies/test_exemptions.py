@@ -13,7 +13,10 @@ from typing import Any
 import pytest
 import yaml
 from google.protobuf import json_format  # type: ignore[import-untyped]
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from keyless_guard import exemptions
 from offline_preview.analyzer_client import EXEMPTED, EXPIRED, STALE, PackProcess, PolicyPackError, PolicyReport
 from tests.policies.builders import UNKNOWN, doc, report, res
 from tests.policies.conftest import REPO
@@ -273,3 +276,54 @@ def test_the_readme_example_is_a_valid_reviewed_exemption(pack: PackProcess) -> 
     example[WILDCARDS]["exemptions"][0]["expires"] = FUTURE
     result = report(pack, wildcard("legacy-reader-7"), config=example)
     assert of(result) == [("advisory", "legacy-reader-7", EXEMPTED)]
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=12,
+)
+FIELD_VALUES = st.one_of(st.text(max_size=12), st.sampled_from(["2027-01-31", "2027-02-30", "*", "a*", ""]), JSONISH)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from([WILDCARDS, "lambda-env-no-credentials", "kms-key-rotation"]),
+        st.one_of(
+            JSONISH,
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "exemptions": st.one_of(
+                        JSONISH,
+                        st.lists(
+                            st.dictionaries(
+                                st.sampled_from(["resource", "reason", "approvedBy", "expires", "note"]),
+                                FIELD_VALUES,
+                                max_size=5,
+                            ),
+                            max_size=3,
+                        ),
+                    )
+                },
+            ),
+        ),
+        max_size=3,
+    )
+)
+def test_any_config_is_parsed_or_refused_in_one_line(config: dict[str, Any]) -> None:
+    """In process: whatever the file holds, the parser returns exemptions or one ExemptionConfigError line."""
+    entries = {rule: value if isinstance(value, dict) else {} for rule, value in config.items()}
+    error = ""
+    parsed: dict[str, tuple[exemptions.Exemption, ...]] = {}
+    try:
+        parsed = exemptions.parse(entries, {"lambda-env-no-credentials"})
+    except exemptions.ExemptionConfigError as exc:
+        error = str(exc)
+    if error:
+        assert "\n" not in error
+        assert error.startswith("policy config ")
+    for rule, found in parsed.items():
+        assert rule != "lambda-env-no-credentials"
+        assert all(e.reason and e.approved_by and e.resource.strip("*?") for e in found)

@@ -8,6 +8,7 @@ pulumi and its sibling modules in mock_engine, which need nothing else (no PyYAM
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import os
@@ -24,6 +25,7 @@ import pulumi
 from mock_engine import pulumi_internals
 from mock_engine.errors import PreviewError
 from mock_engine.mocks import STACK_TYPE, PreviewMocks, RecordingMonitor
+from mock_engine.origins import ConstructionSites
 from mock_engine.recorded import UNKNOWN, RecordedResource
 
 
@@ -54,8 +56,12 @@ def run_under_mocks(
     config: Mapping[str, str],
     first_preview: bool = False,
     invoke_answers: Mapping[str, Mapping[str, Any]] | None = None,
+    source_root: Path | None = None,
 ) -> ProgramRun:
-    """Run `body` (a program, or a test that builds components) as a Pulumi program under PreviewMocks."""
+    """Run `body` (a program, or a test that builds components) as a Pulumi program under PreviewMocks.
+
+    With `source_root`, each resource also records where code under that directory constructed it (`sites`).
+    """
     region = config.get("aws:region")
     if not region:
         raise PreviewError(f"aws:region is not set for stack {stack} (pulumi config set aws:region <region>)")
@@ -68,8 +74,11 @@ def run_under_mocks(
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=True, monitor=monitor)
 
     exports: dict[str, pulumi.Output[Any]] = {}
+    sites = ConstructionSites(source_root) if source_root is not None else None
 
     def program() -> None:
+        if sites is not None:
+            sites.install()
         body()
         for name, value in pulumi_internals.stack_exports().items():
             exports[name] = pulumi.Output.from_input(value)
@@ -77,6 +86,7 @@ def run_under_mocks(
     try:
         pulumi_internals.run_program_function(program)
         outputs = {name: _resolve(output) for name, output in exports.items()}
+        where = sites.by_urn(_resolve) if sites is not None else {}
     except PreviewError:
         raise
     except Exception as exc:
@@ -85,7 +95,8 @@ def run_under_mocks(
     stack_record = RecordedResource(
         urn=stack_urn, type=STACK_TYPE, name=f"{project}-{stack}", parent=None, inputs={}, outputs={}, custom=False
     )
-    return ProgramRun(project, stack, dict(config), [stack_record, *monitor.recorded], outputs)
+    recorded = [dataclasses.replace(r, sites=where[r.urn]) if r.urn in where else r for r in monitor.recorded]
+    return ProgramRun(project, stack, dict(config), [stack_record, *recorded], outputs)
 
 
 def run_entry_point(
@@ -112,6 +123,7 @@ def run_entry_point(
                 config=config,
                 first_preview=first_preview,
                 invoke_answers=invoke_answers,
+                source_root=program_dir,
             )
         except PreviewError as exc:
             raise PreviewError(_with_output(str(exc), printed.getvalue())) from exc
@@ -212,6 +224,7 @@ def run_to_json(run: ProgramRun) -> dict[str, Any]:
                 "property_dependencies": {key: list(urns) for key, urns in r.property_dependencies.items()},
                 "provider": r.provider,
                 "custom": r.custom,
+                "sites": [list(site) for site in r.sites],
             }
             for r in run.resources
         ],
@@ -231,6 +244,7 @@ def run_from_json(document: Mapping[str, Any]) -> ProgramRun:
             property_dependencies={key: tuple(urns) for key, urns in r["property_dependencies"].items()},
             provider=r["provider"],
             custom=r["custom"],
+            sites=tuple((str(path), int(line)) for path, line in r.get("sites", ())),
         )
         for r in document["resources"]
     ]

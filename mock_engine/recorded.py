@@ -32,3 +32,6 @@ class RecordedResource:
     provider: str = ""
     custom: bool = True
     """False for component resources, which own no cloud state."""
+    sites: tuple[tuple[str, int], ...] = ()
+    """Where the program constructed it: (file relative to the program directory, line), innermost call first (the
+    line of the constructor call itself, then the lines that called that code). Empty when the run recorded none."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -45,6 +46,12 @@ from mock_engine.recorded import RecordedResource
 
 LEVELS: Final = ("advisory", "mandatory", "remediate", "disabled")
 _CANT_RUN: Final = "can't run policy"
+# A pack that applies exemptions (keyless-guard does, see policies/keyless_guard/exemptions.py) says so on the last
+# line of the violation's message, with the exemption as JSON, so the CLI shows it and this driver can list it.
+_EXEMPTION_LINE: Final = re.compile(
+    r"^(?:exemption: |exemption expired on \S+ and no longer applies: |stale exemption: )\{"
+)
+EXEMPTED, EXPIRED, STALE = "exempted", "expired", "stale"
 _STARTUP_TIMEOUT: Final = 60.0
 
 
@@ -63,11 +70,28 @@ class Violation:
     message: str
     """What the rule reported (the policy description is in `description`)."""
     description: str
+    exemption: Mapping[str, Any] | None = None
+    """The policy config's exemption this diagnostic is about (rule, index, resource, reason, approvedBy, expires)."""
+    exemption_state: str = ""
+    """"exempted" (waived, reported as advisory), "expired" (the violation stands), "stale" (matched nothing), or ""."""
 
     @property
     def cant_run(self) -> bool:
         """True for the SDK's advisory that a policy could not run because it met an unknown value."""
         return self.message.startswith(_CANT_RUN)
+
+
+@dataclass(frozen=True)
+class PolicyInfo:
+    """One policy of the pack as GetAnalyzerInfo describes it, with the level this run's config gave it."""
+
+    name: str
+    description: str
+    enforcement: str
+    """The configured level: advisory, mandatory, remediate or disabled."""
+    severity: str
+    remediation: str
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -77,10 +101,16 @@ class PolicyReport:
     violations: list[Violation]
     """Every diagnostic, including the advisories for policies that could not run on unknown values."""
     not_run_for_unknowns: int
+    policies: tuple[PolicyInfo, ...] = ()
+    """Every policy of the pack, in the pack's order (for SARIF's rule list)."""
 
     @property
     def mandatory(self) -> list[Violation]:
         return [v for v in self.violations if v.enforcement == "mandatory"]
+
+    def in_state(self, state: str) -> list[Violation]:
+        """The diagnostics about exemptions in `state` (EXEMPTED, EXPIRED or STALE)."""
+        return [v for v in self.violations if v.exemption_state == state]
 
 
 # --- values as the engine sends them
@@ -262,6 +292,9 @@ class PackProcess:
         try:
             return method(request)
         except grpc.RpcError as exc:
+            if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
+                # The pack refused its input (a config error) and said why in one line: show that line alone.
+                raise PolicyPackError(str(exc.details())) from exc
             raise PolicyPackError(
                 f"the policy pack failed on {type(request).__name__}: {exc.details()}\n{self.stderr_text()}"
             ) from exc
@@ -293,6 +326,25 @@ class PackProcess:
         for name, config in policy_configs(self.info, policy_config).items():
             request.policyConfig[name].CopyFrom(config)
         self._call(self.stub.Configure, request)
+
+    def policies(self, policy_config: Mapping[str, Any] | None) -> tuple[PolicyInfo, ...]:
+        """The pack's policies with the levels `policy_config` gives them."""
+        configs = policy_configs(self.info, policy_config)
+        found = []
+        for policy in self.info.policies:
+            severity = analyzer_pb2.PolicySeverity.Name(policy.severity).removeprefix("POLICY_SEVERITY_").lower()
+            level = analyzer_pb2.EnforcementLevel.Name(configs[policy.name].enforcementLevel).lower()
+            found.append(
+                PolicyInfo(
+                    name=policy.name,
+                    description=policy.description,
+                    enforcement=level,
+                    severity="" if severity == "unspecified" else severity,
+                    remediation=policy.remediation_steps,
+                    tags=tuple(policy.tags),
+                )
+            )
+        return tuple(found)
 
     def analyze(self, resource: RecordedResource) -> list[Violation]:
         """Analyze one resource's inputs, as the engine does before each step."""
@@ -356,6 +408,7 @@ def _diagnostics(response: analyzer_pb2.AnalyzeResponse, default_urn: str) -> It
         if diagnostic.description and message.startswith(diagnostic.description):
             message = message[len(diagnostic.description) :].lstrip("\n") or message
         severity = analyzer_pb2.PolicySeverity.Name(diagnostic.severity).removeprefix("POLICY_SEVERITY_").lower()
+        exemption, state = _exemption(message)
         yield Violation(
             policy=diagnostic.policyName,
             enforcement=analyzer_pb2.EnforcementLevel.Name(diagnostic.enforcementLevel).lower(),
@@ -363,7 +416,25 @@ def _diagnostics(response: analyzer_pb2.AnalyzeResponse, default_urn: str) -> It
             urn=diagnostic.urn or default_urn,
             message=message,
             description=diagnostic.description,
+            exemption=exemption,
+            exemption_state=state,
         )
+
+
+def _exemption(message: str) -> tuple[dict[str, Any] | None, str]:
+    """The exemption a pack names on the message's last line, and whether it applied, expired or matched nothing."""
+    last = message.rstrip().rsplit("\n", 1)[-1]
+    found = _EXEMPTION_LINE.match(last)
+    if found is None:
+        return None, ""
+    try:
+        exemption, _ = json.JSONDecoder().raw_decode(last, found.end() - 1)
+    except ValueError:
+        return None, ""
+    if not isinstance(exemption, dict):
+        return None, ""
+    state = STALE if last.startswith("stale") else EXPIRED if last.startswith("exemption expired") else EXEMPTED
+    return exemption, state
 
 
 def analyze(
@@ -396,6 +467,7 @@ def run_pack(
         pack_version=pack.version,
         violations=violations,
         not_run_for_unknowns=sum(v.cant_run for v in violations),
+        policies=pack.policies(policy_config),
     )
 
 

@@ -1,7 +1,7 @@
 """Offline `pulumi preview`: run a Pulumi program under mocks and show the resources it would create.
 
     venv/bin/python -m offline_preview [--stack prod] [--program DIR] [--json] [--invoke-answers FILE] [--install]
-        [--policy-pack DIR] [--policy-config FILE] [--no-policy] [--first-preview]
+        [--policy-pack DIR] [--policy-config FILE] [--no-policy] [--first-preview] [--sarif FILE]
 
 The program runs for real (the same `__main__.py` the Pulumi CLI runs, in DIR, in the virtualenv its Pulumi.yaml
 names) with the stack's config read from `DIR/Pulumi.<stack>.yaml` over the defaults declared in `DIR/Pulumi.yaml`.
@@ -103,7 +103,10 @@ def read_invoke_answers(path: Path | None) -> dict[str, Mapping[str, Any]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    options = build_parser().parse_args(argv)
+    parser = build_parser()
+    options = parser.parse_args(argv)
+    if options.sarif is not None and options.no_policy:
+        parser.error("--sarif writes the policy pack's findings: it cannot be combined with --no-policy")
     try:
         if options.install:
             install(options.program.resolve())
@@ -116,6 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = policy_preview.run_policies(
             options, run.resources, project=run.project, stack=run.stack, stack_config=run.config
         )
+        policy_preview.write_sarif(options, report, run.resources, project=run.project, stack_config=run.config)
     except (PreviewError, PolicyPackError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_PROGRAM_ERROR

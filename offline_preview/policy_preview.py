@@ -13,7 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from mock_engine.recorded import RecordedResource
-from offline_preview.analyzer_client import PolicyPackError, PolicyReport, Violation, analyze
+from offline_preview import sarif
+from offline_preview.analyzer_client import (
+    EXEMPTED,
+    EXPIRED,
+    STALE,
+    PolicyPackError,
+    PolicyReport,
+    Violation,
+    analyze,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_KEY = "policyConfig"
@@ -38,19 +47,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--no-policy", action="store_true", help="do not run the policy pack")
     group.add_argument(
+        "--sarif",
+        type=Path,
+        metavar="FILE",
+        help="also write the pack's findings as SARIF 2.1.0 to FILE (for GitHub code scanning)",
+    )
+    group.add_argument(
         "--first-preview",
         action="store_true",
         help="as in the first preview of a new stack: computed outputs (ids, ARNs) are unknown",
     )
 
 
+def config_path(option: Path | None, project: str, stack_config: Mapping[str, str], program_dir: Path) -> Path | None:
+    """The --policy-config file, else the file the stack's config names, else None (the pack's defaults)."""
+    if option is None and f"{project}:{CONFIG_KEY}" in stack_config:
+        return program_dir / stack_config[f"{project}:{CONFIG_KEY}"]
+    return option
+
+
 def policy_config(
     option: Path | None, project: str, stack_config: Mapping[str, str], program_dir: Path
 ) -> dict[str, Any] | None:
-    """The --policy-config file, else the file the stack's config names, else None (the pack's defaults)."""
-    path = option
-    if path is None and f"{project}:{CONFIG_KEY}" in stack_config:
-        path = program_dir / stack_config[f"{project}:{CONFIG_KEY}"]
+    """The policy config (`config_path`) as a JSON object, or None for the pack's defaults."""
+    path = config_path(option, project, stack_config, program_dir)
     if path is None:
         return None
     try:
@@ -86,6 +106,20 @@ def run_policies(
 
 
 def _line(violation: Violation) -> str:
+    exemption = violation.exemption
+    if exemption is not None:
+        # The pack's last line is the exemption as JSON, for tools; people get it in words.
+        text = violation.message.rstrip().rsplit("\n", 1)[0] if "\n" in violation.message.rstrip() else ""
+        message = " ".join(text.split())
+        said = (
+            f"{exemption.get('reason')} (approved by {exemption.get('approvedBy')}, expires {exemption.get('expires')})"
+        )
+        where = f"exemption {exemption.get('index')} of {violation.policy}, resource {exemption.get('resource')!r}"
+        if violation.exemption_state == EXEMPTED:
+            return f"exempted: [{violation.policy}] {message} -- {where}: {said}"
+        if violation.exemption_state == EXPIRED:
+            return f"{violation.enforcement}: [{violation.policy}] {message} -- {where} EXPIRED: {said}"
+        return f"stale exemption: [{violation.policy}] {where} matched no violation: {said}; remove it"
     message = " ".join(violation.message.split())
     return f"{violation.enforcement}: [{violation.policy}] {message}"
 
@@ -103,18 +137,22 @@ def annotator(report: PolicyReport | None) -> Callable[[RecordedResource], Seque
 def summary(report: PolicyReport | None) -> str:
     if report is None:
         return "\nPolicies: not run (--no-policy)"
-    counts = Counter(v.enforcement for v in report.violations if not v.cant_run)
+    counts = Counter(
+        v.enforcement for v in report.violations if not v.cant_run and v.exemption_state not in (EXEMPTED, STALE)
+    )
     levels = ", ".join(f"{counts[level]} {level}" for level in ("mandatory", "advisory"))
     verdict = "FAILED" if counts["mandatory"] else "passed"
-    return "\n".join(
-        [
-            "",
-            "Policies:",
-            f"    {report.pack_name}@v{report.pack_version}: {verdict}",
-            f"    violations: {levels}",
-            f"    policies that could not run on unknown values: {report.not_run_for_unknowns}",
-        ]
-    )
+    lines = [
+        "",
+        "Policies:",
+        f"    {report.pack_name}@v{report.pack_version}: {verdict}",
+        f"    violations: {levels}",
+        f"    policies that could not run on unknown values: {report.not_run_for_unknowns}",
+    ]
+    exempted, expired, stale = (report.in_state(state) for state in (EXEMPTED, EXPIRED, STALE))
+    if exempted or expired or stale:
+        lines.append(f"    exemptions: {len(exempted)} applied, {len(expired)} expired, {len(stale)} stale")
+    return "\n".join(lines)
 
 
 def json_fields(report: PolicyReport | None) -> dict[str, Any]:
@@ -128,8 +166,15 @@ def json_fields(report: PolicyReport | None) -> dict[str, Any]:
                 "severity": v.severity,
                 "urn": v.urn,
                 "message": v.message,
+                **({"exemption": {**v.exemption, "state": v.exemption_state}} if v.exemption is not None else {}),
             }
             for v in report.violations
+            if v.exemption_state != STALE
+        ],
+        "exemptions": [
+            {**v.exemption, "state": v.exemption_state, "urn": v.urn if v.exemption_state != STALE else None}
+            for v in report.violations
+            if v.exemption is not None
         ],
         "policy_pack": {
             "name": report.pack_name,
@@ -137,6 +182,31 @@ def json_fields(report: PolicyReport | None) -> dict[str, Any]:
             "not_run_for_unknowns": report.not_run_for_unknowns,
         },
     }
+
+
+def write_sarif(
+    options: argparse.Namespace,
+    report: PolicyReport | None,
+    resources: Sequence[RecordedResource],
+    *,
+    project: str,
+    stack_config: Mapping[str, str],
+) -> None:
+    """With --sarif FILE, write the report there as SARIF (paths relative to the program's repository)."""
+    if options.sarif is None or report is None:
+        return
+    program_dir = Path(options.program).resolve()
+    log = sarif.document(
+        report,
+        resources,
+        program_dir=program_dir,
+        repo_root=sarif.repository_root(program_dir),
+        policy_config=config_path(options.policy_config, project, stack_config, program_dir),
+    )
+    try:
+        sarif.write(options.sarif, log)
+    except OSError as exc:
+        raise PolicyPackError(f"{options.sarif}: cannot write the SARIF file ({exc.strerror})") from exc
 
 
 def exit_code(report: PolicyReport | None, ok: int) -> int:

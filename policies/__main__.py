@@ -3,9 +3,11 @@
 from pulumi_policy import EnforcementLevel, PolicyPack
 
 from keyless_guard import server
-from keyless_guard.pack import PACK_NAME, RULES
+from keyless_guard.pack import CREDENTIAL_RULES, PACK_NAME, PACK_VERSION, RULES
 
-server.install(RULES)  # one property conversion per request, shared by the rules that apply (see server.py)
+# One property conversion per request, shared by the rules that apply; the pack's own version; exemptions from the
+# policy config, applied to every diagnostic (see server.py and exemptions.py).
+server.install(RULES, version=PACK_VERSION, never_exempt=CREDENTIAL_RULES)
 PolicyPack(
     name=PACK_NAME,
     enforcement_level=EnforcementLevel.MANDATORY,

@@ -312,5 +312,5 @@ def test_the_real_stack_passes_the_policy_pack_through_the_offline_preview(stack
     assert shown == expected
     if stack == "dev":
         assert "secret-read alarms (unexpected reads, read spike, throttled reads) are OFF" in result.stderr
-    assert document["policy_pack"] == {"name": "keyless-guard", "version": "0.1.0", "not_run_for_unknowns": 0}
+    assert document["policy_pack"] == {"name": "keyless-guard", "version": "0.2.0", "not_run_for_unknowns": 0}
     assert len(document["resources"]) == len(preview(stack, first_preview).resources)

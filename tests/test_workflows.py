@@ -79,8 +79,31 @@ def test_only_the_jobs_that_assume_a_role_may_mint_an_oidc_token(path):
     assert document["permissions"] == {}
     for name, job in document["jobs"].items():
         assumes_role = any("configure-aws-credentials" in step.get("uses", "") for step in job.get("steps", []))
+        if uploads_sarif(job):
+            continue  # its own test below
         expected = {"id-token": "write", "contents": "read"} if assumes_role else {"contents": "read"}
         assert job["permissions"] == expected, name
+
+
+def uploads_sarif(job: dict[str, Any]) -> bool:
+    return any(step.get("uses", "").startswith("github/codeql-action/upload-sarif@") for step in job.get("steps", []))
+
+
+def test_only_a_job_that_runs_no_code_may_write_security_events():
+    """The token that may write code-scanning alerts never sits next to the pull request's code: the job that holds
+    it downloads the SARIF file and uploads it, with no `run:` step and no checkout, and skips forks (whose token
+    cannot write security events)."""
+    jobs = load(REPO / ".github" / "workflows" / "preview.yml")["jobs"]
+    writers = {name: job for name, job in jobs.items() if "security-events" in job.get("permissions", {})}
+
+    assert list(writers) == ["code-scanning"]
+    job = writers["code-scanning"]
+    assert job["permissions"] == {"contents": "read", "security-events": "write"}
+    assert uploads_sarif(job)
+    assert [step for step in job["steps"] if "run" in step or "checkout" in step.get("uses", "")] == []
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in job["if"]
+    offline_runs = " ".join(step.get("run", "") for step in jobs["offline"]["steps"])
+    assert "--sarif keyless-guard.sarif" in offline_runs
 
 
 def test_the_cloud_preview_skips_forks_and_the_deploy_runs_in_the_protected_environment():

@@ -30,6 +30,7 @@ from typing import Any, Final
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
+    PolicyConfigSchema,
     PolicyResource,
     ReportViolation,
     ResourceValidationArgs,
@@ -156,6 +157,8 @@ class Rule(ABC):
     remediation: str
     equivalent: str
     """The closest Checkov / cdk-nag checks, in words; their ids become the policy's tags."""
+    exemptable: bool = field(default=True, kw_only=True)
+    """False for rules that find credentials: the policy config may not exempt resources from them."""
 
     @abstractmethod
     def policy(self) -> Policy:
@@ -179,7 +182,30 @@ class Rule(ABC):
             "severity": self.severity,
             "remediation_steps": self.remediation,
             "tags": self.tags,
+            "config_schema": self.config_schema(),
         }
+
+    def config_schema(self) -> PolicyConfigSchema | None:
+        """The `exemptions` list an exemptable rule accepts, so the Pulumi CLI checks the config file before the run.
+
+        The pack checks it again in Configure (`keyless_guard.exemptions`), with one-line errors, since the offline
+        preview and other hosts do not validate schemas. Rules that cannot be exempted declare no schema: the CLI then
+        passes an `exemptions` entry through and the pack refuses it by name.
+        """
+        if not self.exemptable:
+            return None
+        exemption = {
+            "type": "object",
+            "properties": {
+                "resource": {"type": "string", "minLength": 1, "description": "glob over the resource name or URN"},
+                "reason": {"type": "string", "minLength": 1},
+                "approvedBy": {"type": "string", "minLength": 1},
+                "expires": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "description": "last day, ISO"},
+            },
+            "required": ["resource", "reason", "approvedBy", "expires"],
+            "additionalProperties": False,
+        }
+        return PolicyConfigSchema(properties={"exemptions": {"type": "array", "items": exemption}})
 
     def _guarded(self, body: Callable[[], None], urn: str | None, report_violation: ReportViolation) -> None:
         try:

@@ -86,6 +86,7 @@ def test_a_program_run_imports_only_what_a_programs_own_virtualenv_has():
         "mock_engine.errors",
         "mock_engine.invoke_answers",
         "mock_engine.mocks",
+        "mock_engine.origins",
         "mock_engine.policy_document",
         "mock_engine.program_run",
         "mock_engine.pulumi_internals",

@@ -44,7 +44,7 @@ def test_wire_values_are_what_the_engine_sends(tmp_path):
 def test_analyzer_info_lists_every_rule_with_its_default_level(pack):
     info = pack.info
     assert info.name == "keyless-guard"
-    assert pack.version == "0.1.0"
+    assert pack.version == "0.2.0"
     assert {p.name for p in info.policies} == {rule.name for rule in RULES}
     assert all(p.description and p.remediation_steps for p in info.policies)
 

@@ -56,7 +56,7 @@ def test_bad_program_fails_with_its_rule(program, first_preview):
     names = {r["urn"]: r["name"] for r in document["resources"]}
     mandatory = {(v["policy"], names[v["urn"]]) for v in document["violations"] if v["enforcement"] == "mandatory"}
     assert mandatory == EXPECTED[program]
-    assert document["policy_pack"] == {"name": "keyless-guard", "version": "0.1.0", "not_run_for_unknowns": 0}
+    assert document["policy_pack"] == {"name": "keyless-guard", "version": "0.2.0", "not_run_for_unknowns": 0}
 
 
 def test_tree_output_shows_diagnostics_under_the_resource_and_a_summary():

@@ -72,7 +72,7 @@ def change_event(
     resource_type: str = "AWS::Lambda::Function",
     left_scope: bool = False,
 ) -> dict[str, Any]:
-    item = {
+    item: dict[str, Any] = {
         "configurationItemCaptureTime": CAPTURED,
         "awsAccountId": ACCOUNT,
         "configurationItemStatus": status,

@@ -46,7 +46,7 @@ def build(**overrides: Any):
     return run_components(lambda: Guardrails("guardrails", args(**overrides)))
 
 
-def rules(run) -> dict[str, dict[str, Any]]:
+def rules(run) -> dict[str, Any]:
     return {r.inputs["name"]: r.inputs for r in of_type(run, RULE)}
 
 

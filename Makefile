@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 REQUIREMENTS := requirements.txt requirements-dev.txt policies/requirements.txt handler/requirements.txt constraints.txt
 # Three mypy runs: the stack program and the pack each have a __main__.py, which one run cannot hold twice.
-TYPED := components handler policies/keyless_guard offline_preview mock_engine access_report bundle_builder bootstrap/deploy_grants tools tests benchmarks stack_settings.py
+TYPED := components handler guardrails policies/keyless_guard offline_preview mock_engine access_report bundle_builder bootstrap/deploy_grants tools tests benchmarks stack_settings.py
 
 .PHONY: venv preview test lint typecheck workflows unit bundle bench clean
 

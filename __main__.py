@@ -11,10 +11,11 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from bundle_builder.builder import build_bundle
+from bundle_builder.builder import build_bundle, build_rule_bundle
 from components.audit_queries import AuditQueries
 from components.audit_trail import AuditTrail
 from components.aws_context import AwsContext
+from components.guardrails import Guardrails, compliance_event_rule_arn, rule_function_name
 from components.least_privilege_function import LeastPrivilegeFunction
 from components.locked_secret import LockedSecret
 from components.log_encryption_key import LogEncryptionKey
@@ -72,6 +73,9 @@ def main() -> None:
     encrypted_log_groups = [f"/aws/lambda/{function_name}"]
     if settings.create_trail:
         encrypted_log_groups.append(audit_trail_log_group_name(prefix))
+    guardrails = settings.config_rules != "off"
+    if guardrails:
+        encrypted_log_groups.append(f"/aws/lambda/{rule_function_name(prefix)}")
     log_key = (
         LogEncryptionKey(
             "logs-key",
@@ -158,6 +162,8 @@ def main() -> None:
             "reserved_concurrency": settings.reserved_concurrency,
             "nat_gateway_id": network.nat_gateway_id,
             "alarm_email": settings.alarm_email,
+            # Guardrails' NON_COMPLIANT forwarder publishes to the same topic.
+            "event_rule_arns": [compliance_event_rule_arn(context, prefix)] if guardrails else [],
         },
         # The metric filters wait for the trail's log group.
         opts=pulumi.ResourceOptions(depends_on=[trail] if trail else None),
@@ -169,6 +175,33 @@ def main() -> None:
             analyzer_name=f"{prefix}-account",
             type="ACCOUNT",
             opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(parent=monitoring)]),
+        )
+
+    if guardrails:
+        # Detective rules after deploy (README, "Guardrails after deploy"): AWS Config rules mirroring the pack.
+        rule_bundle = build_rule_bundle()
+        default_tags = (pulumi.Config("aws").get_object("defaultTags") or {}).get("tags") or {}
+        stack_tag = "keyless-ingest-stack"
+        Guardrails(
+            "guardrails",
+            {
+                "context": context,
+                "mode": settings.config_rules,
+                "name_prefix": prefix,
+                "rule_code": pulumi.FileArchive(str(rule_bundle.path)),
+                "rule_code_sha256": rule_bundle.sha256_base64,
+                "watched_function_names": [function_name],
+                "vpc_function_name": function_name,
+                "log_group_names": [f"/aws/lambda/{function_name}"]
+                + ([audit_trail_log_group_name(prefix)] if settings.create_trail else []),
+                "log_retention_days": settings.log_retention_days,
+                "log_kms_key_arn": log_key.arn if log_key else None,
+                "alarm_topic_arn": monitoring.topic_arn,
+                "watched_role_id": function.role.unique_id,
+                "scope_tag_key": stack_tag if stack_tag in default_tags else None,
+                "scope_tag_value": default_tags.get(stack_tag),
+            },
+            opts=pulumi.ResourceOptions(depends_on=[function, monitoring]),
         )
 
     # "Who accessed this secret" in two clicks: saved Logs Insights queries built from the alarms' own audience.

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import pulumi
 
+from components.guardrails import require_mode as require_config_rules_mode
 from components.log_retention import require_valid_retention
 from components.private_network import NetworkMode, require_private_cidr
 from components.secret_access_monitoring import require_log_group_name
@@ -64,6 +65,8 @@ class StackSettings:
     """False when there is no trail to read (createTrail false and no auditLogGroupName)."""
     enable_access_analyzer: bool
     encrypt_logs: bool
+    config_rules: str = "off"
+    """AWS Config guardrails: off, existing-recorder (rules only) or create-recorder (components/guardrails.py)."""
 
 
 def read_settings(config: pulumi.Config, project: str, stack: str) -> StackSettings:
@@ -200,6 +203,7 @@ def read_settings(config: pulumi.Config, project: str, stack: str) -> StackSetti
         secret_read_alarms=secret_read_alarms,
         enable_access_analyzer=config.require_bool("enableAccessAnalyzer"),
         encrypt_logs=config.require_bool("encryptLogs"),
+        config_rules=_checked(key("configRules"), require_config_rules_mode, config.require("configRules")),
     )
 
 

@@ -1,5 +1,5 @@
-"""The Lambda bundle builder: the handler's code and its pinned requirements in a deterministic zip."""
+"""The Lambda bundle builder: the handler's or the Config rule's code and pinned requirements in a deterministic zip."""
 
-from bundle_builder.builder import BundleError, LambdaBundle, build_bundle
+from bundle_builder.builder import BundleError, LambdaBundle, build_bundle, build_rule_bundle
 
-__all__ = ["BundleError", "LambdaBundle", "build_bundle"]
+__all__ = ["BundleError", "LambdaBundle", "build_bundle", "build_rule_bundle"]

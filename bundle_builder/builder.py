@@ -1,4 +1,6 @@
-"""The Lambda deployment bundle: handler/*.py plus `requests` and its dependencies, pure Python, for python3.12.
+"""The Lambda deployment bundles: handler/*.py plus `requests` and its dependencies, pure Python, for python3.12;
+and the Config rule's bundle (`build_rule_bundle`): guardrails/lambda_env_rule.py, the pack's own judgement
+(policies/keyless_guard/env_values.py and the pack modules it imports, byte for byte) and their pinned requirements.
 
 Deterministic: entries sorted, fixed timestamps and permissions, nothing machine-specific (no bytecode, no
 console scripts with this machine's interpreter path, each pip RECORD cut to the files shipped), so the same inputs
@@ -8,12 +10,13 @@ Cached under build/lambda/: the installed dependencies by a hash of handler/requ
 (which holds the target platform), the zip by a hash of those and the handler code, so a repeated build neither
 runs pip nor touches the network.
 
-    python -m bundle_builder [--build-dir DIR]    # prints the zip's path, its sha256 (base64) and its size
+    python -m bundle_builder [--build-dir DIR] [--rule]    # prints the zip's path, its sha256 (base64), its size
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import base64
 import csv
 import hashlib
@@ -44,6 +47,24 @@ PIP_TARGET_ARGS = (
     "--abi",
     "none",
 )
+# The Config rule needs PyYAML (the pack parses YAML values), which PyPI ships only as compiled wheels: the rule's
+# bundle is built for CPython 3.12 on Linux arm64, the architecture its function runs on (pure wheels still match).
+RULE_PIP_TARGET_ARGS = (
+    "--only-binary=:all:",
+    "--platform",
+    "manylinux2014_aarch64",
+    "--python-version",
+    "3.12",
+    "--implementation",
+    "cp",
+    "--abi",
+    "cp312",
+)
+RULE_MODULE = "lambda_env_rule.py"
+"""The rule's handler module, at the bundle's root (handler string lambda_env_rule.lambda_handler)."""
+PACK_PACKAGE = "keyless_guard"
+PACK_ROOT_MODULES = ("env_values",)
+"""The pack modules the rule calls; the modules they import from the pack are shipped with them."""
 # The earliest time a zip entry can carry.
 FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = stat.S_IFREG | 0o644
@@ -82,18 +103,45 @@ def build_bundle(repo_root: Path | None = None, *, build_dir: Path | None = None
     """Build (or reuse) the bundle for the handler in `repo_root` (default: this repository)."""
     root = (repo_root or REPO_ROOT).resolve()
     handler_dir = root / "handler"
-    build = (build_dir or root / "build" / "lambda").resolve()
-    requirements = handler_dir / "requirements.txt"
+    return _build(
+        code=_handler_files(handler_dir),
+        requirements=handler_dir / "requirements.txt",
+        pip_args=PIP_TARGET_ARGS,
+        build=(build_dir or root / "build" / "lambda").resolve(),
+        prefix="handler",
+    )
+
+
+def build_rule_bundle(repo_root: Path | None = None, *, build_dir: Path | None = None) -> LambdaBundle:
+    """Build (or reuse) the Config rule's bundle: guardrails/lambda_env_rule.py at the root, the pack's judgement
+    under keyless_guard/ exactly as the pack runs it, and guardrails/requirements.txt."""
+    root = (repo_root or REPO_ROOT).resolve()
+    guardrails_dir = root / "guardrails"
+    rule = guardrails_dir / RULE_MODULE
+    if not rule.is_file():
+        raise BundleError(f"{rule} is missing: it is the Config rule's handler module")
+    code = [(RULE_MODULE, rule), *_pack_files(root / "policies" / PACK_PACKAGE)]
+    return _build(
+        code=code,
+        requirements=guardrails_dir / "requirements.txt",
+        pip_args=RULE_PIP_TARGET_ARGS,
+        build=(build_dir or root / "build" / "lambda").resolve(),
+        prefix="env-rule",
+    )
+
+
+def _build(
+    *, code: list[tuple[str, Path]], requirements: Path, pip_args: Sequence[str], build: Path, prefix: str
+) -> LambdaBundle:
     if not requirements.is_file():
         raise BundleError(f"{requirements} is missing: it pins what the bundle ships beside the handler code")
-    code = _handler_files(handler_dir)
     # This module's own source is an input too: a change to how the bundle is made invalidates the cache.
-    dependencies_key = _digest([Path(__file__).read_bytes(), requirements.read_bytes()])
+    dependencies_key = _digest([Path(__file__).read_bytes(), requirements.read_bytes(), *map(str.encode, pip_args)])
     dependencies_dir = build / f"dependencies-{dependencies_key[:16]}"
     if not dependencies_dir.is_dir():
-        _install_dependencies(requirements, dependencies_dir)
+        _install_dependencies(requirements, dependencies_dir, pip_args)
     code_parts = [part for name, path in code for part in (name.encode(), path.read_bytes())]
-    zip_path = build / f"handler-{_digest([dependencies_key.encode(), *code_parts])[:16]}.zip"
+    zip_path = build / f"{prefix}-{_digest([dependencies_key.encode(), *code_parts])[:16]}.zip"
     if not zip_path.is_file():
         dependencies = _dependency_files(dependencies_dir)
         _refuse_shadowing(code, dependencies)
@@ -104,6 +152,40 @@ def build_bundle(repo_root: Path | None = None, *, build_dir: Path | None = None
         sha256_base64=base64.b64encode(hashlib.sha256(content).digest()).decode(),
         size_bytes=len(content),
     )
+
+
+def _pack_files(package_dir: Path) -> list[tuple[str, Path]]:
+    """The pack's `__init__.py`, the root modules and every pack module they import, transitively, as
+    `keyless_guard/<module>.py`. A module that imports the policy SDK cannot run in a Lambda and is refused."""
+    wanted, seen = list(PACK_ROOT_MODULES), set[str]()
+    while wanted:
+        module = wanted.pop()
+        if module in seen:
+            continue
+        path = package_dir / f"{module}.py"
+        if not path.is_file():
+            raise BundleError(f"{path} is missing: the Config rule ships the pack's {module} module")
+        seen.add(module)
+        for imported in _imports(path):
+            top, _, rest = imported.partition(".")
+            if top in {"pulumi", "pulumi_policy"}:
+                raise BundleError(f"{path} imports {imported}, which the Config rule's Lambda cannot run")
+            if top == PACK_PACKAGE and rest:
+                wanted.append(rest.split(".")[0])
+    init = package_dir / "__init__.py"
+    files = [(f"{PACK_PACKAGE}/__init__.py", init)] if init.is_file() else []
+    return files + [(f"{PACK_PACKAGE}/{module}.py", package_dir / f"{module}.py") for module in sorted(seen)]
+
+
+def _imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names if node.module == PACK_PACKAGE)
+    return found
 
 
 def _handler_files(handler_dir: Path) -> list[tuple[str, Path]]:
@@ -118,20 +200,20 @@ def _handler_files(handler_dir: Path) -> list[tuple[str, Path]]:
     return files
 
 
-def _install_dependencies(requirements: Path, target: Path) -> None:
+def _install_dependencies(requirements: Path, target: Path, pip_args: Sequence[str]) -> None:
     """pip install into a temporary directory, renamed into place only when complete."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".dependencies-", dir=target.parent))
     command = [
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-input",
-        "--no-deps", "--no-compile", "--target", str(staging), *PIP_TARGET_ARGS, "-r", str(requirements),
+        "--no-deps", "--no-compile", "--target", str(staging), *pip_args, "-r", str(requirements),
     ]  # fmt: skip
     try:
         # A fixed argv: this interpreter's pip and paths of this repository.
         result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
         if result.returncode != 0:
             raise BundleError(
-                f"pip could not install {requirements} for the Lambda platform ({' '.join(PIP_TARGET_ARGS)}), "
+                f"pip could not install {requirements} for the Lambda platform ({' '.join(pip_args)}), "
                 f"exit status {result.returncode}:\n{_last_lines(result.stderr or result.stdout)}"
             )
         staging.chmod(0o755)
@@ -224,9 +306,10 @@ def _last_lines(text: str, count: int = 15) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bundle_builder", description=__doc__.splitlines()[0])
     parser.add_argument("--build-dir", type=Path, help="where to cache and write the bundle (default: build/lambda)")
+    parser.add_argument("--rule", action="store_true", help="build the Config rule's bundle instead of the handler's")
     arguments = parser.parse_args(argv)
     try:
-        bundle = build_bundle(build_dir=arguments.build_dir)
+        bundle = (build_rule_bundle if arguments.rule else build_bundle)(build_dir=arguments.build_dir)
     except BundleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

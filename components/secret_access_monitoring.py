@@ -110,6 +110,9 @@ class SecretAccessMonitoringArgs(TypedDict):
     """Watch the secret's reads through the trail (metric filters and the three secret-read alarms). Default True.
     False turns them off, for an account with no trail yet: the function's alarms and the topic stay, and
     `audit_log_group_name` must stay empty."""
+    event_rule_arns: NotRequired[Sequence[str]]
+    """EventBridge rules (in this account) that may publish to the alarm topic, such as Guardrails' NON_COMPLIANT
+    forwarder; their service may then use the topic's key. Default: none."""
 
 
 class SecretAccessMonitoring(pulumi.ComponentResource):
@@ -148,7 +151,9 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
         watch_reads = args.get("secret_read_alarms", True)
         self._audit_log_group_name = self._audit_log_group(args, watch_reads=watch_reads)
         self._topic_arn = context.arn("sns", f"{prefix}-secret-alarms")
-        self._topic_resource, topic_policy = self._topic(args.get("alarm_email"))
+        self._topic_resource, topic_policy = self._topic(
+            args.get("alarm_email"), tuple(args.get("event_rule_arns", ()))
+        )
 
         self._audience = SecretAudience.of(context, args["secret_name"], readers)
         reads = SecretReads(self._audience)
@@ -227,7 +232,7 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
             )
         return require_log_group_name(existing, setting=f"SecretAccessMonitoring {self._name}")
 
-    def _topic(self, alarm_email: str | None) -> tuple[aws.sns.Topic, str]:
+    def _topic(self, alarm_email: str | None, event_rule_arns: tuple[str, ...]) -> tuple[aws.sns.Topic, str]:
         """A KMS-encrypted topic that only this stack's alarms publish to; returns it and its policy JSON."""
         context, prefix, topic_arn = self._context, self._prefix, self._topic_arn
         alarms_of_this_stack = context.arn("cloudwatch", f"alarm:{prefix}-*")
@@ -245,6 +250,19 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
                     principal=Principal.service("cloudwatch.amazonaws.com"),
                     actions=("kms:Decrypt", "kms:GenerateDataKey"),
                     resources=("*",),
+                ),
+                # EventBridge publishes to an encrypted topic only if it may use the key (same page as above).
+                *(
+                    (
+                        Statement(
+                            sid="EventBridgeEncryptNotifications",
+                            principal=Principal.service("events.amazonaws.com"),
+                            actions=("kms:Decrypt", "kms:GenerateDataKey"),
+                            resources=("*",),
+                        ),
+                    )
+                    if event_rule_arns
+                    else ()
                 ),
             ),
             parent=self,
@@ -266,6 +284,19 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
                         "StringEquals": {"aws:SourceAccount": context.account_id},
                         "ArnLike": {"aws:SourceArn": alarms_of_this_stack},
                     },
+                ),
+                *(
+                    (
+                        Statement(
+                            sid="EventRulesOfThisStackPublish",
+                            principal=Principal.service("events.amazonaws.com"),
+                            actions=("sns:Publish",),
+                            resources=(topic_arn,),
+                            conditions={"ArnEquals": {"aws:SourceArn": event_rule_arns}},
+                        ),
+                    )
+                    if event_rule_arns
+                    else ()
                 ),
                 # The statement SNS's default topic policy would have held: the account manages the topic.
                 Statement(

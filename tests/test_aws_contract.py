@@ -159,8 +159,11 @@ def test_the_function_reserves_no_concurrency_by_default_and_the_cap_stays_an_op
     )
 
     for name in ("prod", "dev"):
-        assert only(plan(name), "aws:lambda/function:Function").inputs["reservedConcurrentExecutions"] == -1
-    assert only(capped, "aws:lambda/function:Function").inputs["reservedConcurrentExecutions"] == 10
+        assert (
+            only(plan(name), "aws:lambda/function:Function", "ingest-function").inputs["reservedConcurrentExecutions"]
+            == -1
+        )
+    assert only(capped, "aws:lambda/function:Function", "ingest-function").inputs["reservedConcurrentExecutions"] == 10
 
 
 # --- 5. Dev on an account with no trail
@@ -221,7 +224,7 @@ def test_secrets_manager_may_invoke_the_rotation_function_for_this_secret_only_a
     (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotateSecret.html, RotateImmediately), while
     this secret has no value until it is put out of band, so the first rotation waits for the schedule."""
     run = plan("rotation")
-    permission = only(run, "aws:lambda/permission:Permission")
+    permission = only(run, "aws:lambda/permission:Permission", "api-key-rotation-invoke")
     rotation = only(run, "aws:secretsmanager/secretRotation:SecretRotation")
     secret = only(run, "aws:secretsmanager/secret:Secret")
 

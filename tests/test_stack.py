@@ -122,7 +122,7 @@ def test_every_secret_arn_pattern_ends_in_the_six_character_suffix(run):
 
 
 def test_the_function_environment_holds_exactly_five_names_and_settings(run):
-    function = only(run, "aws:lambda/function:Function")
+    function = only(run, "aws:lambda/function:Function", "ingest-function")
     stack = run.stack
 
     assert function.inputs["environment"]["variables"] == {
@@ -138,7 +138,7 @@ def test_the_endpoint_has_private_dns_and_its_group_admits_only_the_function_on_
     endpoint = only(run, "aws:ec2/vpcEndpoint:VpcEndpoint", "network-secretsmanager")
     endpoint_sg = only(run, "aws:ec2/securityGroup:SecurityGroup", "network-endpoint")
     lambda_sg = only(run, "aws:ec2/securityGroup:SecurityGroup", "network-lambda")
-    function = only(run, "aws:lambda/function:Function")
+    function = only(run, "aws:lambda/function:Function", "ingest-function")
 
     assert endpoint.inputs["privateDnsEnabled"] is True
     (ingress,) = endpoint_sg.inputs["ingress"]
@@ -245,12 +245,14 @@ def test_prod_and_dev_differ_where_the_stack_files_say():
     assert only(prod, "aws:dynamodb/table:Table").inputs["deletionProtectionEnabled"] is True
     assert only(dev, "aws:dynamodb/table:Table").inputs["deletionProtectionEnabled"] is False
     # Unreserved in both: a reservation fails on a new account (tests/test_aws_contract.py).
-    assert only(prod, "aws:lambda/function:Function").inputs["reservedConcurrentExecutions"] == -1
-    assert only(dev, "aws:lambda/function:Function").inputs["tracingConfig"] == {"mode": "PassThrough"}
+    assert only(prod, "aws:lambda/function:Function", "ingest-function").inputs["reservedConcurrentExecutions"] == -1
+    assert only(dev, "aws:lambda/function:Function", "ingest-function").inputs["tracingConfig"] == {
+        "mode": "PassThrough"
+    }
 
 
 def test_the_function_ships_the_bundle_with_its_hash():
-    function = only(preview("prod"), "aws:lambda/function:Function")
+    function = only(preview("prod"), "aws:lambda/function:Function", "ingest-function")
 
     archive = function.inputs["code"]
     assert Path(archive.path).name.endswith(".zip")

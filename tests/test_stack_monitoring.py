@@ -59,9 +59,9 @@ def test_unexpected_reads_of_the_stacks_secret_by_anyone_but_the_function_raise_
     assert alarm["alarmActions"] == [f"arn:aws:sns:{REGION}:{ACCOUNT}:keyless-ingest-{stack}-secret-alarms"]
 
 
-def test_prod_creates_its_trail_and_encrypts_both_log_groups_with_a_key_only_logs_may_use_for_them():
+def test_prod_creates_its_trail_and_encrypts_its_log_groups_with_a_key_only_logs_may_use_for_them():
     run = preview("prod")
-    function = only(run, "aws:lambda/function:Function")
+    function = only(run, "aws:lambda/function:Function", "ingest-function")
     function_group = function.inputs["loggingConfig"]["logGroup"]
     key = only(run, "aws:kms/key:Key", "logs-key-key")
 
@@ -72,6 +72,8 @@ def test_prod_creates_its_trail_and_encrypts_both_log_groups_with_a_key_only_log
             "kms:EncryptionContext:aws:logs:arn": [
                 f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{function_group}",
                 f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/cloudtrail/keyless-ingest-prod",
+                # The Config rule's function (prod runs configRules=existing-recorder).
+                f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/keyless-ingest-prod-env-rule",
             ]
         }
     }

@@ -63,7 +63,9 @@ def test_the_handler_accepts_the_largest_ttl_and_every_level_the_program_allows(
 def test_the_program_accepts_exactly_what_the_handler_accepts(overrides, accepted):
     if accepted:
         run = run_program(ROOT, "prod", config_overrides=overrides)
-        (function,) = [r for r in run.resources if r.type == "aws:lambda/function:Function"]
+        (function,) = [
+            r for r in run.resources if r.type == "aws:lambda/function:Function" and r.name == "ingest-function"
+        ]
         environment = function.inputs["environment"]["variables"]
         assert handler_settings.Settings.from_environ(environment).secret_cache_ttl_seconds >= 1
     else:

@@ -111,6 +111,18 @@ RESOURCE_TYPES: Final[Mapping[str, tuple[Touches, ...]]] = {
         Touches("s3", "bucket", "bucket"),
     ),
     "aws:cloudtrail/trail:Trail": (Touches("cloudtrail", "trail", "name"),),
+    # Guardrails (components/guardrails.py). A Config rule's ARN carries its generated id (config-rule/<id>).
+    "aws:cfg/rule:Rule": (Touches("config", "ConfigRule"),),
+    "aws:cfg/recorder:Recorder": (Touches("config", "ConfigurationRecorder"),),
+    "aws:cfg/recorderStatus:RecorderStatus": (Touches("config", "ConfigurationRecorder"),),
+    # config:PutDeliveryChannel / DeleteDeliveryChannel act on no resource type (Service Authorization Reference).
+    "aws:cfg/deliveryChannel:DeliveryChannel": (Touches("config", "DeliveryChannel", wildcard_only=True),),
+    "aws:cloudwatch/eventRule:EventRule": (Touches("events", "rule-on-default-event-bus", "name"),),
+    # events:PutTargets / RemoveTargets act on the rule.
+    "aws:cloudwatch/eventTarget:EventTarget": (Touches("events", "rule-on-default-event-bus", "rule"),),
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": (Touches("s3", "bucket", "bucket"),),
+    # iam:AttachRolePolicy acts on the role.
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": (Touches("iam", "role", "role"),),
     "aws:accessanalyzer/analyzer:Analyzer": (Touches("access-analyzer", "Analyzer", "analyzerName"),),
     "aws:ec2/vpc:Vpc": (Touches("ec2", "vpc"),),
     "aws:ec2/subnet:Subnet": (Touches("ec2", "subnet"), Touches("ec2", "vpc")),

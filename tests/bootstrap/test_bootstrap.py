@@ -19,6 +19,8 @@ KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 STACK_ROLES = {
     f"arn:aws:iam::{ACCOUNT}:role/keyless-ingest-prod-ingest-exec": "lambda.amazonaws.com",
     f"arn:aws:iam::{ACCOUNT}:role/keyless-ingest-prod-cloudtrail-to-logs": "cloudtrail.amazonaws.com",
+    # The Config rule's function (components/guardrails.py; prod runs configRules=existing-recorder).
+    f"arn:aws:iam::{ACCOUNT}:role/keyless-ingest-prod-env-rule-exec": "lambda.amazonaws.com",
 }
 TAGGED = {"aws:ResourceTag/keyless-ingest-stack": "prod"}
 

@@ -81,6 +81,10 @@ def test_pass_role_is_left_to_the_bootstrap_program_and_the_stack_roles_name_the
             "services": ["cloudtrail.amazonaws.com"],
         },
         {
+            "arn": "arn:${Partition}:iam::${Account}:role/keyless-ingest-prod-env-rule-exec",
+            "services": ["lambda.amazonaws.com"],
+        },
+        {
             "arn": "arn:${Partition}:iam::${Account}:role/keyless-ingest-prod-ingest-exec",
             "services": ["lambda.amazonaws.com"],
         },

@@ -103,6 +103,33 @@ EXPECTED: dict[str, tuple[dict[str, str], dict[str, str]]] = {
             "rolePolicy": "string",
         },
     ),
+    "Guardrails": (
+        {
+            "context": "AwsContext?",
+            "mode": "string",
+            "namePrefix": "string",
+            "ruleCode": "pulumi.json#/Archive",
+            "ruleCodeSha256": "string?",
+            "watchedFunctionNames": "list[string]",
+            "vpcFunctionName": "string",
+            "logGroupNames": "list[string]",
+            "logRetentionDays": "integer",
+            "logKmsKeyArn": "string?",
+            "alarmTopicArn": "string",
+            "watchedRoleId": "string?",
+            "scopeTagKey": "string?",
+            "scopeTagValue": "string?",
+            "maxAccessKeyAgeDays": "integer?",
+            "bucketExpirationDays": "integer?",
+        },
+        {
+            "ruleNames": "list[string]",
+            "functionName": "string",
+            "rolePolicy": "string",
+            "eventPattern": "string",
+            "recorderName": "string",
+        },
+    ),
     "LockedSecret": (
         {
             "context": "AwsContext?",
@@ -168,6 +195,7 @@ EXPECTED: dict[str, tuple[dict[str, str], dict[str, str]]] = {
             "alarmEmail": "string?",
             "thresholds": "AlarmThresholdsArgs?",
             "secretReadAlarms": "boolean?",
+            "eventRuleArns": "list[string]?",
         },
         {
             "topicArn": "string",

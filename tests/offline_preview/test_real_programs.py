@@ -184,6 +184,7 @@ def test_print_goes_to_the_diagnostics_and_stdout_stays_json(capsys):
         "Diagnostics:",
         "  pulumi:pulumi:Stack (chatty-test):",
         "    building the topic",
+        "    warning: the topic has no subscription",
         f"    topic arn: arn:aws:sns:{REGION}:{ACCOUNT}:offline-alerts",
     ]
 
@@ -191,8 +192,15 @@ def test_print_goes_to_the_diagnostics_and_stdout_stays_json(capsys):
 def test_print_is_shown_under_the_stack_in_the_tree(capsys):
     assert main(["--program", str(PROGRAMS / "chatty"), "--stack", "test", "--no-policy"]) == EXIT_OK
 
-    out = capsys.readouterr().out
-    assert "Diagnostics:\n  pulumi:pulumi:Stack (chatty-test):\n    building the topic\n" in out
+    captured = capsys.readouterr()
+    # pulumi.log.warn too, with the CLI's `warning:` prefix, in order with what the program printed, and nothing
+    # before the tree.
+    assert (
+        "Diagnostics:\n  pulumi:pulumi:Stack (chatty-test):\n    building the topic\n"
+        "    warning: the topic has no subscription\n"
+    ) in captured.out
+    assert captured.out.startswith("Previewing update (test) offline:")
+    assert captured.err == ""
 
 
 def test_an_invoke_with_no_answer_fails_with_one_line_naming_it_and_the_way_to_answer(preview_json):

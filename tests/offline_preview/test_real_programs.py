@@ -231,6 +231,33 @@ def test_invoke_answers_supply_a_missing_invoke(preview_json, tmp_path):
     assert [r["name"] for r in document["resources"]] == ["unanswered-test"]
 
 
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (
+            {"privateIP": "10.1.2.3"},
+            "aws:ec2/getInstance:getInstance has no result field 'privateIP'; did you mean 'privateIp'?",
+        ),
+        (
+            {"privateIp": "10.1.2.3", "instanceTyep": "t3.micro"},
+            "aws:ec2/getInstance:getInstance has no result field 'instanceTyep'; did you mean 'instanceType'?",
+        ),
+    ],
+    ids=["case", "transposed"],
+)
+def test_a_misspelled_invoke_answer_field_is_an_error_naming_it(preview_json, tmp_path, fields, message):
+    # The result type of aws.ec2.get_instance declares privateIp and instanceType (pulumi_aws GetInstanceResult).
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps({"aws:ec2/getInstance:getInstance": fields}))
+
+    code, _, stderr = preview_json(
+        "--program", str(PROGRAMS / "unanswered"), "--stack", "test", "--no-policy", "--invoke-answers", str(answers)
+    )
+
+    assert code == EXIT_PROGRAM_ERROR
+    assert stderr.strip().splitlines() == [f"error: --invoke-answers: {message}"]
+
+
 def test_unusable_invoke_answers_are_named(preview_json, tmp_path):
     answers = tmp_path / "answers.json"
     answers.write_text('["not", "a", "mapping"]')

@@ -384,3 +384,52 @@ def test_the_records_line_counts_what_the_window_kept(capsys):
     assert code == EXIT_OK
     assert "Records  20 read, 17 about this secret" in out
     assert out.rstrip().endswith("Nothing unexpected: only expected readers read the secret.")
+
+
+def test_the_png_legend_sits_outside_the_plot_so_it_hides_no_bar():
+    from datetime import UTC, datetime
+
+    from matplotlib import pyplot
+
+    # GIVEN the busiest hour first, where a legend in the upper left corner of the axes would cover it
+    start = datetime(2026, 11, 28, 10, tzinfo=UTC)
+    reads = {
+        "arn:aws:iam::111122223333:role/keyless-ingest-prod-ingest-exec": [start] * 9 + [start.replace(hour=11)],
+        "arn:aws:iam::111122223333:user/alice": [start.replace(hour=12)] * 3,
+    }
+    figure = access_chart.draw(reads, "Reads")
+    try:
+        figure.canvas.draw()
+        renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+        (axes,) = figure.axes
+        (legend,) = [*figure.legends, *filter(None, [axes.get_legend()])]
+        legend_box = legend.get_window_extent(renderer)
+        # THEN the legend and the plot area do not overlap, and the legend is on the figure
+        assert not legend_box.overlaps(axes.get_window_extent(renderer))
+        assert figure.bbox.contains(legend_box.x0, legend_box.y0)
+        assert figure.bbox.contains(legend_box.x1, legend_box.y1)
+        assert [text.get_text() for text in legend.get_texts()] == sorted(reads)
+    finally:
+        pyplot.close(figure)
+
+
+def test_the_png_draws_the_last_hour_as_a_step_one_hour_wide():
+    from datetime import UTC, datetime
+
+    from matplotlib import pyplot
+
+    start = datetime(2026, 11, 28, 10, tzinfo=UTC)
+    figure = access_chart.draw({"arn:aws:iam::111122223333:user/alice": [start, start.replace(hour=12)] * 2}, "Reads")
+    try:
+        (line,) = figure.axes[0].get_lines()
+        xs: Any = line.get_xdata()
+        ys: Any = line.get_ydata()
+        # 10:00 2 reads, 11:00 none, 12:00 2 reads, held until 13:00
+        assert list(zip(xs, ys, strict=True)) == [
+            (start, 2),
+            (start.replace(hour=11), 0),
+            (start.replace(hour=12), 2),
+            (start.replace(hour=13), 2),
+        ]
+    finally:
+        pyplot.close(figure)

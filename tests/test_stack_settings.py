@@ -126,5 +126,5 @@ def test_the_region_list_is_botocores_endpoint_data():
 
     endpoints = botocore.loaders.create_loader().load_data("endpoints")
     regions = {region for partition in endpoints["partitions"] for region in partition["regions"]}
-    assert stack_settings.AWS_REGIONS == regions
+    assert regions == stack_settings.AWS_REGIONS
     assert {"eu-west-1", "us-gov-west-1", "cn-north-1"} <= regions

@@ -6,7 +6,8 @@
 A block is `<!-- figures:NAME -->...<!-- /figures:NAME -->` (inline or over several lines) in README.md,
 handler/README.md or policies/README.md; `render(NAME)` is its text. The figures live in one place, the results file
 the benchmark wrote (`make bench` runs every benchmark and then this), so a README cannot drift from what was
-measured: tests/test_readme_figures.py fails when a block and its results file disagree.
+measured: tests/test_readme_figures.py fails when a block and its results file disagree. Two blocks are read from
+the code instead: the pack's rule count, and the bundle's size and hash (built, or taken from the build cache).
 """
 
 from __future__ import annotations
@@ -238,6 +239,14 @@ def detector_summary() -> str:
     )
 
 
+def bundle() -> str:
+    """The Lambda bundle as `bundle_builder` builds it now (cached after the first build)."""
+    from bundle_builder.builder import build_bundle
+
+    built = build_bundle()
+    return f"{built.size_bytes:,} bytes ({built.size_bytes / 1e6:.2f} MB), sha256 (base64) `{built.sha256_base64}`"
+
+
 def pack_rules() -> str:
     """The number of rules in the pack, read from the pack itself."""
     policies = str(REPO / "policies")
@@ -257,6 +266,7 @@ RENDERERS: dict[str, Callable[[], str]] = {
     "code-scan": code_scan,
     "policy-pack": policy_pack,
     "pack-rules": pack_rules,
+    "bundle": bundle,
     "detector-table": detector_table,
     "detector-summary": detector_summary,
 }

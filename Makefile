@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# What `make preview` needs and no more: the program (requirements.txt) and the pack (policies/requirements.txt).
+PREVIEW_STAMP := $(VENV)/.installed-preview
+PREVIEW_REQUIREMENTS := requirements.txt policies/requirements.txt constraints.txt
 REQUIREMENTS := requirements.txt requirements-dev.txt policies/requirements.txt handler/requirements.txt constraints.txt
 # Three mypy runs: the stack program and the pack each have a __main__.py, which one run cannot hold twice.
 TYPED := components handler guardrails policies/keyless_guard offline_preview mock_engine access_report bundle_builder bootstrap/deploy_grants tools tests benchmarks stack_settings.py
@@ -16,11 +19,20 @@ $(STAMP): $(REQUIREMENTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip==25.3
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -r requirements-dev.txt
-	touch $(STAMP)
+	touch $(STAMP) $(PREVIEW_STAMP)
+
+# The full toolchain is a superset, so after `make test` this is a no-op; on a fresh clone `make preview` installs
+# only the program's and the pack's pins (no test, lint, benchmark or chart tools).
+$(PREVIEW_STAMP): $(PREVIEW_REQUIREMENTS)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip==25.3
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -r requirements.txt \
+		-r policies/requirements.txt
+	touch $(PREVIEW_STAMP)
 
 # As the first `pulumi preview` of a new stack: computed outputs unknown, every policy of the pack in force
 # (the stack's policyConfig, policies/config/prod.json). Exit 1 on a mandatory violation.
-preview: $(STAMP)
+preview: $(PREVIEW_STAMP)
 	$(PY) -m offline_preview --stack prod --first-preview
 
 bundle: $(STAMP)

@@ -8,13 +8,18 @@ again at run time (the cache TTL, the log level, the secret name), tests/test_st
 Components never read config; `__main__.py` calls `read_settings(pulumi.Config(), ...)` once.
 """
 
+import difflib
+import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import pulumi
+import pulumi_aws
+import yaml
 
 from components.guardrails import require_mode as require_config_rules_mode
 from components.log_retention import require_valid_retention
@@ -31,6 +36,10 @@ MAX_CACHE_TTL_SECONDS = 3_600
 A rotated key is picked up sooner anyway: the API's first 401/403 forces a refresh."""
 SECRET_NAME = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
 """Secrets Manager's name characters; the handler checks SECRET_ID with the same pattern."""
+PROJECT_FILE = Path(__file__).resolve().parent / "Pulumi.yaml"
+AWS_REGIONS = frozenset(region.value for region in pulumi_aws.Region)
+"""The Regions the AWS provider knows. tests/test_stack_settings.py keeps it equal to botocore's endpoint data (the
+program's own venv has pulumi_aws, not botocore)."""
 
 
 class ConfigError(pulumi.RunError):
@@ -77,6 +86,13 @@ def read_settings(config: pulumi.Config, project: str, stack: str) -> StackSetti
 
     def fail(name: str, problem: str) -> ConfigError:
         return ConfigError(f"{key(name)}: {problem}")
+
+    check_config_keys(_program_config(), _declared_config(), project=project, stack=stack)
+    region = pulumi.Config("aws").get("region")
+    if region is not None and region not in AWS_REGIONS:
+        close = difflib.get_close_matches(region, sorted(AWS_REGIONS), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise ConfigError(f"aws:region: {region!r} is not an AWS Region{hint}")
 
     def string_list(name: str) -> tuple[str, ...]:
         value = config.get_object(name) or []
@@ -205,6 +221,83 @@ def read_settings(config: pulumi.Config, project: str, stack: str) -> StackSetti
         encrypt_logs=config.require_bool("encryptLogs"),
         config_rules=_checked(key("configRules"), require_config_rules_mode, config.require("configRules")),
     )
+
+
+def check_config_keys(config: Mapping[str, str], declared: Mapping[str, Any], *, project: str, stack: str) -> None:
+    """Refuse a key of the project's namespace that Pulumi.yaml does not declare, and a value of the wrong type.
+
+    The Pulumi CLI checks the declared keys' types before the program runs (pkg/workspace/config.go,
+    validateStackConfigValue), in the words used here; it says nothing about an undeclared key, so a typo such as
+    `logRetentionDay` would silently leave the default in force.
+    """
+    for full_key in sorted(config):
+        namespace, _, name = full_key.partition(":")
+        if namespace != project:
+            continue
+        if name not in declared:
+            close = difflib.get_close_matches(name, sorted(declared), n=1)
+            hint = f"; did you mean '{project}:{close[0]}'?" if close else ""
+            raise ConfigError(
+                f"Stack '{stack}' has configuration key '{full_key}', which Pulumi.yaml does not declare{hint}"
+            )
+        spec = declared[name]
+        type_name = spec.get("type") if isinstance(spec, dict) else None
+        if isinstance(type_name, str) and not _has_type(config[full_key], type_name, spec.get("items")):
+            raise ConfigError(
+                f"Stack '{stack}' with configuration key '{full_key}' must be of type '{_full_type_name(spec)}'"
+            )
+
+
+def _has_type(value: str, type_name: str, items: Any) -> bool:
+    """The CLI's ValidateConfigValue (sdk/go/common/workspace/project.go) on the string the program receives."""
+    if type_name == "string":
+        return True
+    if type_name == "integer":
+        return re.fullmatch(r"[+-]?[0-9]+", value) is not None
+    if type_name == "boolean":
+        return value in ("true", "false")
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return False
+    return _json_has_type(parsed, type_name, items)
+
+
+def _json_has_type(value: Any, type_name: str, items: Any) -> bool:
+    if type_name == "string":
+        return isinstance(value, str)
+    if type_name == "integer":
+        return (isinstance(value, int) and not isinstance(value, bool)) or (
+            isinstance(value, float) and value.is_integer()
+        )
+    if type_name == "boolean":
+        return isinstance(value, bool) or value in ("true", "false")
+    if type_name == "object":
+        return isinstance(value, dict)
+    if type_name != "array" or not isinstance(value, list) or not isinstance(items, dict):
+        return False
+    return all(_json_has_type(item, str(items.get("type")), items.get("items")) for item in value)
+
+
+def _full_type_name(spec: Mapping[str, Any]) -> str:
+    """The CLI's InferFullTypeName: `array<string>` for an array of strings."""
+    items = spec.get("items")
+    return f"array<{_full_type_name(items)}>" if isinstance(items, dict) else str(spec.get("type"))
+
+
+def _declared_config() -> dict[str, Any]:
+    document = yaml.safe_load(PROJECT_FILE.read_text(encoding="utf-8")) or {}
+    declared = document.get("config") or {}
+    return {key: spec for key, spec in declared.items() if ":" not in key}
+
+
+def _program_config() -> dict[str, str]:
+    """Every config value the engine handed the program.
+
+    Under the CLI, pulumi-language-python-exec copies PULUMI_CONFIG into the SDK's config map with `set_all_config`;
+    under mocks `set_all_config` is called directly. The SDK has no public reader of the whole map.
+    """
+    return {**pulumi.runtime.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
 
 
 def _checked(config_key: str, validator: Callable[..., T], value: object) -> T:

@@ -9,6 +9,10 @@ import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 BARS = " ▁▂▃▄▅▆▇█"
 MAX_COLUMNS = 72
@@ -59,23 +63,33 @@ def _bucket(row: list[int], width: int) -> list[int]:
 
 def write_png(reads: Mapping[str, Sequence[datetime]], path: Path, title: str) -> None:
     """Hourly reads per principal as a step chart in a PNG file."""
+    from matplotlib import pyplot
+
+    figure = draw(reads, title)
+    try:
+        figure.savefig(path, format="png")
+    finally:
+        pyplot.close(figure)
+
+
+def draw(reads: Mapping[str, Sequence[datetime]], title: str) -> Figure:
+    """The chart as a matplotlib figure; the caller closes it (`pyplot.close`)."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
     hours, counts = hourly_counts(reads)
-    figure, axes = pyplot.subplots(figsize=(11, 5))
-    try:
-        for principal, row in sorted(counts.items()):
-            axes.step(hours, row, where="post", label=principal)  # type: ignore[arg-type]
-        axes.set_title(title)
-        axes.set_xlabel("hour (UTC)")
-        axes.set_ylabel("reads per hour")
-        if counts:
-            axes.legend(fontsize="small", loc="upper left")
-        figure.autofmt_xdate()
-        figure.tight_layout()
-        figure.savefig(path, format="png")
-    finally:
-        pyplot.close(figure)
+    # constrained layout makes room for a legend placed outside the axes, so the legend never covers a line.
+    figure, axes = pyplot.subplots(figsize=(11, 5), layout="constrained")
+    # One more edge, so that the last hour is drawn as a step one hour wide rather than a point.
+    edges = [*hours, hours[-1] + timedelta(hours=1)] if hours else []
+    for principal, row in sorted(counts.items()):
+        axes.step(edges, [*row, row[-1]], where="post", label=principal)  # type: ignore[arg-type]
+    axes.set_title(title)
+    axes.set_xlabel("hour (UTC)")
+    axes.set_ylabel("reads per hour")
+    if counts:
+        figure.legend(fontsize="small", loc="outside lower center")
+    figure.autofmt_xdate()
+    return figure

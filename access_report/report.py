@@ -15,7 +15,9 @@ description the stack's unexpected-read metric filter is built from: the princip
 those whose reads raise the alarm.
 
 Exit codes: 0 nothing unexpected, 3 a principal that is not an expected reader read or tried to read the secret,
-2 bad input or a source that cannot be read (one line on stderr). The report never prints a request's parameters,
+4 no record in the window concerned the secret (the wrong secret, region or source, or records that are not
+CloudTrail's: "nobody read it" cannot be told from "asked about the wrong thing"), 2 bad input or a source that cannot
+be read (one line on stderr). The report never prints a request's parameters,
 so no secret value can reach it.
 """
 
@@ -57,6 +59,7 @@ from components.secret_audience import (
 )
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_UNEXPECTED = 0, 2, 3
+EXIT_NOTHING_ABOUT_THE_SECRET = 4
 LIVE_DEFAULT_WINDOW = timedelta(hours=24)
 LOOKUP_HISTORY = timedelta(days=90)
 """How far back LookupEvents reaches (https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html)."""
@@ -66,6 +69,7 @@ _SECRET_ARN = re.compile(
 )
 _SUFFIX = re.compile(r"(?P<name>.+)-[A-Za-z0-9]{6}")
 _ACCOUNT = re.compile(r"\d{12}")
+CLOUDTRAIL_FIELDS = ("eventTime", "eventSource", "eventName")
 
 
 class InputError(Exception):
@@ -107,6 +111,10 @@ class Report:
     changes: list[Change]
     decrypts: dict[str, int]
     batch_calls: dict[str, int]
+    records_read: int = 0
+    """Every record the source gave, in the window or not."""
+    records_about_secret: int = 0
+    """Records in the window that read, change or decrypt the secret or change its key."""
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -141,6 +149,7 @@ class Report:
             ],
             "decrypts": [{"principal": principal, "count": count} for principal, count in self.decrypts.items()],
             "unexpected": self.unexpected,
+            "records": {"read": self.records_read, "about_secret": self.records_about_secret},
         }
 
 
@@ -240,6 +249,7 @@ def build_report(
             batch_calls[principal] = batch_calls.get(principal, 0) + 1
     principals = sorted(rows.values(), key=lambda row: (row.expected, -(row.reads + row.denied), row.principal))
     moments = [moment for moment, record in in_window if _is_relevant(record, audience, keys)]
+    not_cloudtrail = sum(1 for record in records if not all(record.get(f) for f in CLOUDTRAIL_FIELDS))
     return Report(
         secret_arn=secret_arn,
         reader_role_arns=audience.reader_role_arns,
@@ -249,6 +259,11 @@ def build_report(
         changes=changes,
         decrypts=dict(sorted(decrypts.items(), key=lambda item: (-item[1], item[0]))),
         batch_calls=batch_calls,
+        records_read=len(records),
+        records_about_secret=len(moments),
+        warnings=[f"{not_cloudtrail} record(s) lack {', '.join(CLOUDTRAIL_FIELDS)}: not CloudTrail records"]
+        if not_cloudtrail
+        else [],
     )
 
 
@@ -296,6 +311,7 @@ def render_table(report: Report) -> str:
         f"Secret   {report.secret_arn}",
         f"Window   {_iso(report.window_from) or '-'} .. {_iso(report.window_to) or '-'}",
         f"Readers  {', '.join(report.reader_role_arns) or '(none given: every reader is unexpected)'}",
+        f"Records  {report.records_read} read, {report.records_about_secret} about this secret",
         "",
         "Reads by principal",
     ]
@@ -335,7 +351,12 @@ def render_table(report: Report) -> str:
     lines.append("")
     for warning in report.warnings:
         lines.append(f"warning: {warning}")
-    if report.unexpected:
+    if not report.records_about_secret:
+        lines.append(
+            f"No record concerned this secret (exit {EXIT_NOTHING_ABOUT_THE_SECRET}): check the secret, its region and "
+            "that the source holds the trail's read events."
+        )
+    elif report.unexpected:
         lines.append(
             f"{report.unexpected} principal(s) that are not expected readers read or tried to read the secret."
         )
@@ -513,7 +534,9 @@ def run(argv: Sequence[str] | None = None, *, clients: Clients | None = None, no
             print(f"error: --plot {options.plot}: {exc.strerror or exc}", file=sys.stderr)
             return EXIT_BAD_INPUT
         print(f"chart written to {options.plot}", file=sys.stderr)
-    return EXIT_UNEXPECTED if report.unexpected else EXIT_OK
+    if report.unexpected:
+        return EXIT_UNEXPECTED
+    return EXIT_OK if report.records_about_secret else EXIT_NOTHING_ABOUT_THE_SECRET
 
 
 def _report(options: argparse.Namespace, clients: Clients, now: datetime) -> Report:
@@ -522,6 +545,9 @@ def _report(options: argparse.Namespace, clients: Clients, now: datetime) -> Rep
         raise InputError(f"--account: {options.account!r} is not a 12-digit account id")
     if options.plot is not None and options.plot.suffix.lower() != ".png":
         raise InputError(f"--plot: {options.plot} must be a .png file")
+    if options.plot is not None and not options.plot.parent.is_dir():
+        # Checked before the report, so that a cron job does not print a whole report and then fail.
+        raise InputError(f"--plot: no such folder {options.plot.parent}")
     since = parse_time(options.since, now=now, option="--since") if options.since else None
     until = parse_time(options.until, now=now, option="--until") if options.until else None
     if live:
@@ -570,7 +596,7 @@ def _report(options: argparse.Namespace, clients: Clients, now: datetime) -> Rep
     report = build_report(
         records, audience, secret_arn=target.secret_arn, since=since, until=until, key_arns=options.key_arn
     )
-    report.warnings = warnings
+    report.warnings = warnings + report.warnings
     return report
 
 

@@ -21,6 +21,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from benchmarks import readme_figures, results
 from bundle_builder.builder import REPO_ROOT, build_bundle
 
 RUNS = 15
@@ -69,18 +70,18 @@ def import_seconds(directory: Path, module: str) -> float:
 
 
 def main() -> None:
+    modules = []
     with tempfile.TemporaryDirectory() as scratch:
         directories = {"before": before_dir(Path(scratch)), "after": after_dir(Path(scratch))}
-        print(f"\nCold import, median of {RUNS} fresh interpreters each (Python {sys.version.split()[0]}):\n")
-        print("| module | before (ms) | after (ms) | after / before |")
-        print("|---|---|---|---|")
         for module in ("app", "requests"):
             timings: dict[str, list[float]] = {name: [] for name in directories}
             for _ in range(RUNS):
                 for name, directory in directories.items():
                     timings[name].append(import_seconds(directory, module))
             before, after = (statistics.median(timings[name]) for name in ("before", "after"))
-            print(f"| `{module}` | {before * 1000:.1f} | {after * 1000:.1f} | {after / before:.2f} |")
+            modules.append({"module": module, "before_ms": round(before * 1000, 1), "after_ms": round(after * 1000, 1)})
+    results.record("bundle_import_bench", {"runs": RUNS, "modules": modules})
+    print(readme_figures.render("bundle-import"))
 
 
 if __name__ == "__main__":

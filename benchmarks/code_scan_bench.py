@@ -18,6 +18,7 @@ import pulumi
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "policies"))
 
+from benchmarks import readme_figures, results
 from bundle_builder.builder import build_bundle
 from keyless_guard.lambda_code import bundle_scan
 
@@ -35,15 +36,16 @@ def main() -> None:
             scans[skip] = bundle_scan(archive, skip_unchanged_installed=skip)
             timings[skip].append(time.perf_counter() - started)
     baseline, skipping = statistics.median(timings[False]), statistics.median(timings[True])
-    print(f"bundle: {bundle.path.name}, {bundle.size_bytes:,} bytes")
-    print(f"{'scan':<44}{'median s':>10}{'findings':>10}{'skipped unchanged':>19}")
-    for label, skip, median in (
-        ("every file (before)", False, baseline),
-        ("unchanged installed files skipped", True, skipping),
-    ):
-        scan = scans[skip]
-        print(f"{label:<44}{median:>10.3f}{len(scan.findings):>10}{scan.unchanged_installed_files:>19}")
-    print(f"speed-up: {baseline / skipping:.1f}x ({RUNS} interleaved runs each)")
+    figures = {
+        "bundle_bytes": bundle.size_bytes,
+        "runs": RUNS,
+        "every_file_seconds": round(baseline, 3),
+        "skipping_seconds": round(skipping, 3),
+        "findings": [len(scans[False].findings), len(scans[True].findings)],
+        "unchanged_installed_files": scans[True].unchanged_installed_files,
+    }
+    results.record("code_scan_bench", figures)
+    print(readme_figures.render("code-scan"))
 
 
 if __name__ == "__main__":

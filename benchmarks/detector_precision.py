@@ -26,6 +26,7 @@ from detect_secrets.settings import default_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "policies"))
 
+from benchmarks import readme_figures, results
 from keyless_guard.env_values import variable_problems
 from tests.policies.corpus import NAMED_CREDENTIALS, NAMED_IDENTIFIERS, named_samples
 
@@ -77,12 +78,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = parser.parse_args(argv)
     identifiers = [s for seed in range(options.seeds) for s in named_samples(NAMED_IDENTIFIERS, options.per_kind, seed)]
     credentials = [s for seed in range(options.seeds) for s in named_samples(NAMED_CREDENTIALS, options.per_kind, seed)]
-    print(
-        f"{len(identifiers)} identifiers and settings ({len(NAMED_IDENTIFIERS)} kinds), {len(credentials)} "
-        f"credentials ({len(NAMED_CREDENTIALS)} kinds)\n"
-    )
-    print("| detector | false positives on identifiers and settings | missed credentials |")
-    print("|---|---|---|")
     with default_settings():
         rows = [
             (
@@ -93,16 +88,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             ("detect-secrets 1.5 stock, file scan", file_rates(identifiers, True), file_rates(credentials, False)),
             ("keyless-guard", rates(ours, identifiers, True), rates(ours, credentials, False)),
         ]
-    for name, (fp, fp_kinds), (fn, fn_kinds) in rows:
-        print(
-            f"| {name} | {fp:,} ({100 * fp / len(identifiers):.1f}%): {_top(fp_kinds)} "
-            f"| {fn:,} ({100 * fn / len(credentials):.1f}%): {_top(fn_kinds)} |"
-        )
+    figures = {
+        "identifiers": len(identifiers),
+        "identifier_kinds": len(NAMED_IDENTIFIERS),
+        "credentials": len(credentials),
+        "credential_kinds": len(NAMED_CREDENTIALS),
+        "detectors": [
+            {
+                "detector": name,
+                "false_positives": fp,
+                "false_positive_kinds": dict(fp_kinds.most_common(6)),
+                "missed": fn,
+                "missed_kinds": dict(fn_kinds.most_common(6)),
+            }
+            for name, (fp, fp_kinds), (fn, fn_kinds) in rows
+        ],
+    }
+    results.record("detector_precision", figures)
+    print(readme_figures.render("detector-table"))
     return 0
-
-
-def _top(kinds: Counter[str]) -> str:
-    return ", ".join(f"{kind} {count}" for kind, count in kinds.most_common(6)) or "none"
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import boto3
 from moto.server import ThreadedMotoServer
 from pytest_httpserver import HTTPServer
 
+from benchmarks import readme_figures, results
 from tests.fake_aws import start_moto_server, take_down, use_fake_aws
 from tests.handler.fake_weather_api import FakeWeatherApi
 
@@ -121,25 +122,22 @@ def main() -> None:
     finally:
         http.stop()
         take_down(moto)
-    total_latency = len(CITIES) * LATENCY_SECONDS
-    print(
-        f"One event, {len(CITIES)} cities, API answering in {LATENCY_SECONDS * 1000:.0f} ms, "
-        f"median of {RUNS * 2} warm invocations each:\n"
-    )
-    print("| | seconds per event | of which fetching | fetching / sum of latencies |")
-    print("|---|---|---|---|")
-    medians = {}
-    for concurrency, (events, fetches) in runs.items():
-        event, fetch = statistics.median(events), statistics.median(fetches)
-        medians[concurrency] = (event, fetch)
-        label = "sequential (API_CONCURRENCY=1)" if concurrency == 1 else f"default (API_CONCURRENCY={concurrency})"
-        print(f"| {label} | {event:.3f} | {fetch:.3f} | {fetch / total_latency:.2f} |")
-    (one_by_one, fetch_one), (fanned_out, fetch_fanned) = medians[1], medians[DEFAULT_API_CONCURRENCY]
-    verdict = "under" if fanned_out < TARGET_SECONDS else "OVER"
-    print(
-        f"\nFan-out / sequential: {fanned_out / one_by_one:.3f} per event ({one_by_one / fanned_out:.1f}x faster), "
-        f"{fetch_fanned / fetch_one:.3f} for fetching; the event is {verdict} the {TARGET_SECONDS} s target."
-    )
+    figures = {
+        "cities": len(CITIES),
+        "latency_ms": LATENCY_SECONDS * 1000,
+        "invocations": RUNS * 2,
+        "target_seconds": TARGET_SECONDS,
+        "concurrency": [
+            {
+                "api_concurrency": concurrency,
+                "event_seconds": round(statistics.median(events), 3),
+                "fetch_seconds": round(statistics.median(fetches), 3),
+            }
+            for concurrency, (events, fetches) in runs.items()
+        ],
+    }
+    results.record("handler_fanout_bench", figures)
+    print(readme_figures.render("fanout"))
 
 
 if __name__ == "__main__":

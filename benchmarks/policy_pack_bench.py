@@ -27,6 +27,7 @@ from typing import Final
 
 import pulumi
 
+from benchmarks import readme_figures, results
 from mock_engine.recorded import RecordedResource
 from offline_preview.analyzer_client import PackProcess
 from tests.policies.builders import ACCOUNT, UNKNOWN, arn, doc, res, stack
@@ -150,12 +151,17 @@ def measure(pack: PackProcess, resources: Sequence[RecordedResource]) -> tuple[f
     return analyzed - start, time.perf_counter() - analyzed, len(violations)
 
 
-def make_preview() -> tuple[float, int]:
-    """Wall time of `make preview`, with the venv taken as up to date (`-o`): the preview, not a pip install."""
+PREVIEW = [sys.executable, "-m", "offline_preview", "--stack", "prod", "--first-preview"]
+"""What `make preview` runs once its venv is installed (the Makefile's preview target), timed without make."""
+
+
+def make_preview(extra: Sequence[str] = ()) -> tuple[float, int, int]:
+    """Wall time of the preview `make preview` runs, its exit code and the resources it shows."""
     start = time.perf_counter()
-    command = ["make", "-o", "venv/.installed", "preview"]
-    result = subprocess.run(command, cwd=REPO, capture_output=True, check=False)
-    return time.perf_counter() - start, result.returncode
+    result = subprocess.run([*PREVIEW, *extra], cwd=REPO, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    created = [line for line in result.stdout.splitlines() if line.strip().endswith("to create")]
+    return seconds, result.returncode, int(created[-1].split()[1]) if created else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -180,11 +186,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{len(resources)} resources, Analyze on each then one AnalyzeStack, {options.repeat} runs alternated:")
     for contender in (floor, pack):
         contender.print(len(resources))
-    ratio = pack.per_second(len(resources)) / floor.per_second(len(resources))
-    print(f"keyless-guard / no-op floor: {ratio:.2f} (medians of the same session)")
+    figures: dict[str, object] = {
+        "resources": len(resources),
+        "repeat": options.repeat,
+        "rules": len(pack.process.info.policies),
+        "floor_per_second": round(floor.per_second(len(resources))),
+        "pack_per_second": round(pack.per_second(len(resources))),
+    }
     if not options.no_make:
-        seconds, code = make_preview()
-        print(f"make preview: {seconds:.1f} s wall, exit {code}")
+        # Interleaved with the program alone (--no-policy), so that the pack's share is read from the same moments.
+        runs = [(make_preview(), make_preview(["--no-policy"])) for _ in range(3)]
+        figures["preview"] = {
+            "resources": runs[0][0][2],
+            "exit_codes": sorted({with_pack[1] for with_pack, _ in runs}),
+            "seconds": [round(with_pack[0], 2) for with_pack, _ in runs],
+            "program_only_seconds": [round(alone[0], 2) for _, alone in runs],
+        }
+    results.record("policy_pack_bench", figures)
+    print(readme_figures.render("policy-pack"))
     return 0
 
 

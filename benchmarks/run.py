@@ -1,4 +1,5 @@
-"""Every benchmark in turn (`make bench`): each prints its own table; none is a pass/fail test.
+"""Every benchmark in turn (`make bench`): each prints its own table and records its figures in
+`benchmarks/results/`, then the READMEs' figures are rendered from them; none is a pass/fail test.
 
 Each runs in its own process so that one's threads, servers and imports cannot skew the next one's figures.
 """
@@ -26,7 +27,9 @@ def main() -> int:
             failed.append(module)
     if failed:
         print(f"\nfailed: {', '.join(failed)}", file=sys.stderr)
-    return 1 if failed else 0
+        return 1
+    # Each benchmark wrote benchmarks/results/<name>.json; the READMEs show those figures and no others.
+    return subprocess.run([sys.executable, "-m", "benchmarks.readme_figures"], check=False).returncode
 
 
 if __name__ == "__main__":

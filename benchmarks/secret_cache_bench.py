@@ -27,6 +27,7 @@ import requests
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from benchmarks import readme_figures, results
 from benchmarks.secret_cache_contenders import READERS, HandlerCache, KeyReader, SeedSnippet
 from tests.fake_aws import REGION, start_moto_server, take_down, use_fake_aws
 
@@ -94,10 +95,6 @@ class Bench:
         return '{"api_key": "' + key + '"}'
 
 
-def describe_calls(sent: Counter[str]) -> str:
-    return " + ".join(f"{sent[name]} {name}" for name in ("GetSecretValue", "DescribeSecret") if sent[name]) or "0"
-
-
 def calls_on_cold_start(bench: Bench, reader_class: ReaderClass) -> Counter[str]:
     client, sent = bench.client()
     reader_class(client, SECRET_ID, TTL_SECONDS).read()
@@ -133,14 +130,6 @@ def calls_over_windows(bench: Bench, reader_class: ReaderClass) -> Counter[str]:
     reader = reader_class(client, SECRET_ID, TTL_SECONDS)
     run_threads(reader.read, WINDOWS * TTL_SECONDS)
     return sent
-
-
-def describe_runs(runs: list[Counter[str]]) -> str:
-    """The median run (by total calls), and the range when the runs differ: a thundering herd varies."""
-    totals = sorted(sum(sent.values()) for sent in runs)
-    median = sorted(runs, key=lambda sent: sum(sent.values()))[len(runs) // 2]
-    spread = f" (runs: {', '.join(map(str, totals))})" if totals[0] != totals[-1] else ""
-    return describe_calls(median) + spread
 
 
 def warm_reads_per_second(bench: Bench, reader_class: ReaderClass) -> float:
@@ -229,20 +218,9 @@ def outage_behaviour(bench: Bench) -> dict[str, str]:
     return behaviour
 
 
-def ratio(value: float) -> str:
-    return f"{value:.2f}x" if value >= 0.1 else f"1/{1 / value:,.0f}"
-
-
-def table(rows: list[tuple[str, list[str]]], names: list[str]) -> str:
-    lines = ["| | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
-    lines += ["| " + label + " | " + " | ".join(cells) + " |" for label, cells in rows]
-    return "\n".join(lines)
-
-
 def main() -> None:
     bench = Bench()
-    names = [reader_class.name for reader_class in READERS]
-    cold = [describe_calls(calls_on_cold_start(bench, reader_class)) for reader_class in READERS]
+    cold = [calls_on_cold_start(bench, reader_class) for reader_class in READERS]
     runs = [[calls_over_windows(bench, reader_class) for _ in range(RUNS)] for reader_class in READERS]
     warm = [warm_reads_per_second(bench, reader_class) for reader_class in READERS]
     dict_cost = dict_lookup_cost()
@@ -252,27 +230,32 @@ def main() -> None:
     outage = outage_behaviour(bench)
     api.server.stop()
 
-    seed_reads = warm[READERS.index(SeedSnippet)]
-    rows = [
-        (f"Secrets Manager calls, {THREADS} threads x {WINDOWS} TTL windows (TTL {TTL_SECONDS:g} s), "
-         f"median of {RUNS} runs", [describe_runs(reader_runs) for reader_runs in runs]),
-        ("calls on a cold start", cold),
-        (f"warm reads/s on {THREADS} threads (x seed snippet)",
-         [f"{reads:,.0f} ({ratio(reads / seed_reads)})" for reads in warm]),
-        ("median warm read (x plain dict lookup)",
-         [f"{cost * 1e9:,.0f} ns ({cost / dict_cost:.0f}x)" for cost in costs]),
-        ("Secrets Manager outage, cached value past its TTL", [outage[name] for name in names]),
-        (f"rotation to first successful API call (TTL {ROTATION_TTL_SECONDS:g} s)",
-         [f"{seconds * 1000:,.0f} ms" if seconds is not None else f"not within {ROTATION_CAP_SECONDS:g} s"
-          for seconds in rotations]),
-    ]  # fmt: skip
-    print(table(rows, names))
-    ours = [sum(sent.values()) for sent in runs[READERS.index(HandlerCache)]]
-    verdict = "within" if max(ours) <= CALL_LIMIT else "OVER"
-    print(
-        f"\nThis handler's cache made {', '.join(map(str, ours))} calls in its {RUNS} runs: {verdict} the limit of "
-        f"{CALL_LIMIT} (1 cold fetch + 3 refreshes). A plain dict lookup took {dict_cost * 1e9:.0f} ns."
-    )
+    figures = {
+        "threads": THREADS,
+        "ttl_seconds": TTL_SECONDS,
+        "windows": WINDOWS,
+        "runs": RUNS,
+        "call_limit": CALL_LIMIT,
+        "rotation_ttl_seconds": ROTATION_TTL_SECONDS,
+        "rotation_cap_seconds": ROTATION_CAP_SECONDS,
+        "dict_lookup_ns": round(dict_cost * 1e9, 1),
+        "readers": [
+            {
+                "name": reader_class.name,
+                "handler": reader_class is HandlerCache,
+                "seed": reader_class is SeedSnippet,
+                "cold_start_calls": dict(cold[index]),
+                "calls_per_run": [dict(sent) for sent in runs[index]],
+                "warm_reads_per_second": round(warm[index]),
+                "warm_read_ns": round(costs[index] * 1e9, 1),
+                "outage": outage[reader_class.name],
+                "rotation_ms": None if (seconds := rotations[index]) is None else round(seconds * 1000, 1),
+            }
+            for index, reader_class in enumerate(READERS)
+        ],
+    }
+    results.record("secret_cache_bench", figures)
+    print(readme_figures.render("secret-cache"))
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from components.deploy_policies import (  # noqa: E402
     load_permissions,
     oidc_provider_arn,
     pass_role_statement,
+    require_no_wildcard,
     split_documents,
 )
 from components.deploy_role import DeployRole  # noqa: E402
@@ -71,6 +72,11 @@ def read_settings(config: pulumi.Config, project: str) -> BootstrapSettings:
         github_subject(settings.github_owner, settings.github_repo, environment=settings.deploy_environment)
     except SubjectError as exc:
         raise ConfigError(f"{project}:githubOwner/githubRepo/deployEnvironment: {exc}") from exc
+    try:
+        require_no_wildcard(f"{project}:pulumiCloudOrganization", settings.pulumi_organization)
+        require_no_wildcard(f"{project}:secretName", settings.secret_name)
+    except SubjectError as exc:
+        raise ConfigError(str(exc)) from exc
     if settings.github_provider_arn and not settings.github_provider_arn.endswith(f":oidc-provider/{GITHUB_ISSUER}"):
         raise ConfigError(f"{project}:githubOidcProviderArn: must be the ARN of the {GITHUB_ISSUER} provider")
     return settings

@@ -69,6 +69,14 @@ def github_subject(
     return f"{base}:pull_request"
 
 
+def require_no_wildcard(setting: str, value: str) -> str:
+    """Refuse `*` and `?` in a value a trust or guard policy names exactly (an audience, a secret's name): IAM would
+    read them as wildcards, widening the policy to every organization or every secret."""
+    if _WILDCARD.search(value):
+        raise SubjectError(f"{setting}: {value!r} must be exact, without * or ?")
+    return value
+
+
 def require_exact_subject(issuer: str, subject: str) -> str:
     """Reject a subject that matches more than one workload: a wildcard, or for GitHub a malformed repo part."""
     if not subject or _WILDCARD.search(subject):

@@ -15,6 +15,7 @@ answer, or stand alone for an invoke with none.
 from __future__ import annotations
 
 import base64
+import difflib
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -324,14 +325,29 @@ class NoAnswer(LookupError):
         self.token = token
 
 
+class UnknownField(NoAnswer):
+    """An --invoke-answers field the invoke's result type does not declare (a misspelling would otherwise be dropped
+    silently and the built-in or empty value used)."""
+
+    def __init__(self, token: str, field: str, declared: Mapping[str, Any]) -> None:
+        close = difflib.get_close_matches(field, sorted(declared), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f" (it has {', '.join(sorted(declared))})"
+        LookupError.__init__(self, f"--invoke-answers: {token} has no result field {field!r}{hint}")
+        self.token = token
+
+
 def answer(token: str, args: Mapping[str, Any], place: Place, extra: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     """The result of the invoke `token`: built-in answer, overlaid by `extra[token]`, shaped after the SDK's type."""
     built_in = BUILT_IN.get(token)
     if built_in is None and token not in extra:
         raise NoAnswer(token)
-    result = built_in(args, place) if built_in is not None else {}
-    result.update(extra.get(token) or {})
     declared = sdk_shapes.invoke_result_types(token)
+    given = extra.get(token) or {}
+    for field in sorted(given) if declared else ():
+        if field not in declared:
+            raise UnknownField(token, field, declared)
+    result = built_in(args, place) if built_in is not None else {}
+    result.update(given)
     if not declared:
         return result
     # Args the result type also declares (filters, tags, owners...) come back as the provider returns them.

@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import io
 import json
+import logging
 import os
 import runpy
 import sys
@@ -29,6 +30,21 @@ from mock_engine.origins import ConstructionSites
 from mock_engine.recorded import UNKNOWN, RecordedResource
 
 
+class _DiagnosticsHandler(logging.Handler):
+    """pulumi.log under mocks goes to a logger; the CLI shows those messages under Diagnostics as `warning: ...`
+    (debug only with --debug). Written to the current stdout, which the run captures with what the program prints."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        prefix = "" if record.levelno == logging.INFO else f"{record.levelname.lower()}: "
+        print(prefix + record.getMessage(), file=sys.stdout)
+
+
+PROGRAM_LOG = logging.getLogger("mock_engine.program_log")
+PROGRAM_LOG.setLevel(logging.INFO)
+PROGRAM_LOG.propagate = False
+PROGRAM_LOG.addHandler(_DiagnosticsHandler())
+
+
 @dataclass(frozen=True)
 class ProgramRun:
     """Everything one run of a program registered."""
@@ -41,7 +57,8 @@ class ProgramRun:
     outputs: Mapping[str, Any] = field(default_factory=dict)
     """Stack exports, resolved (UNKNOWN where a first preview cannot know them)."""
     program_output: str = ""
-    """What the program printed to stdout; the CLI shows it as the stack's diagnostics, never mixed with --json."""
+    """What the program printed to stdout and logged with pulumi.log (`warning: ...`); the CLI shows both as the
+    stack's diagnostics, never mixed with --json."""
 
     @property
     def stack_urn(self) -> str:
@@ -71,7 +88,7 @@ def run_under_mocks(
     # A fresh root stack and settings per run, so one process can preview several programs in turn.
     pulumi_internals.reset_runtime()
     pulumi.runtime.set_all_config(dict(config), [])
-    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=True, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=True, monitor=monitor, logger=PROGRAM_LOG)
 
     exports: dict[str, pulumi.Output[Any]] = {}
     sites = ConstructionSites(source_root) if source_root is not None else None

@@ -274,7 +274,11 @@ def test_the_function_ships_the_bundle_with_its_hash():
         ({**EXISTING_NETWORK, "keyless-ingest:routeTableIds": "[]"}, "keyless-ingest:routeTableIds"),
         ({**EXISTING_NETWORK, "keyless-ingest:enableNatGateway": "true"}, "keyless-ingest:enableNatGateway"),
         ({"keyless-ingest:subnetIds": '["subnet-1"]'}, "keyless-ingest:networkMode: is 'create', so vpcId"),
-        ({"keyless-ingest:subnetIds": '"subnet-1"'}, "keyless-ingest:subnetIds: must be a list"),
+        # The Pulumi CLI's own wording for a value of the wrong type (pkg/workspace/config.go).
+        (
+            {"keyless-ingest:subnetIds": '"subnet-1"'},
+            "Stack 'prod' with configuration key 'keyless-ingest:subnetIds' must be of type 'array<string>'",
+        ),
         ({"keyless-ingest:apiBaseUrl": "http://api.weather.example"}, "keyless-ingest:apiBaseUrl: must be an https"),
         ({"keyless-ingest:apiBaseUrl": "https://u:p@api.weather.example"}, "must not carry credentials"),
         ({"keyless-ingest:secretCacheTtlSeconds": "0"}, "keyless-ingest:secretCacheTtlSeconds: must be between"),

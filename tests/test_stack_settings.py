@@ -71,3 +71,62 @@ def test_the_program_accepts_exactly_what_the_handler_accepts(overrides, accepte
     else:
         with pytest.raises(PreviewError, match=re.escape("keyless-ingest:secretCacheTtlSeconds: must be between 1")):
             run_program(ROOT, "prod", config_overrides=overrides)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"keyless-ingest:logRetentionDay": "7"},
+            "Stack 'prod' has configuration key 'keyless-ingest:logRetentionDay', which Pulumi.yaml does not declare; "
+            "did you mean 'keyless-ingest:logRetentionDays'?",
+        ),
+        (
+            {"keyless-ingest:enableNatGatway": "false"},
+            "Stack 'prod' has configuration key 'keyless-ingest:enableNatGatway', which Pulumi.yaml does not declare; "
+            "did you mean 'keyless-ingest:enableNatGateway'?",
+        ),
+        (
+            {"keyless-ingest:colour": "blue"},
+            "Stack 'prod' has configuration key 'keyless-ingest:colour', which Pulumi.yaml does not declare",
+        ),
+        # The Pulumi CLI's own wording (pulumi/pulumi pkg/workspace/config.go, validateStackConfigValue; its test
+        # config_project_test.go expects "Stack 'dev' with configuration key 'values' must be of type 'array<string>'").
+        (
+            {"keyless-ingest:logRetentionDays": "fourteen"},
+            "Stack 'prod' with configuration key 'keyless-ingest:logRetentionDays' must be of type 'integer'",
+        ),
+        (
+            {"keyless-ingest:tracing": "yes"},
+            "Stack 'prod' with configuration key 'keyless-ingest:tracing' must be of type 'boolean'",
+        ),
+        (
+            {"keyless-ingest:subnetIds": '["subnet-0123456789abcdef0", 3]'},
+            "Stack 'prod' with configuration key 'keyless-ingest:subnetIds' must be of type 'array<string>'",
+        ),
+        ({"aws:region": "mars-1"}, "aws:region: 'mars-1' is not an AWS Region"),
+        ({"aws:region": "eu-west-9"}, "aws:region: 'eu-west-9' is not an AWS Region (did you mean eu-west-3?)"),
+    ],
+    ids=["typo-suggests", "second-typo", "unknown-no-match", "integer", "boolean", "array", "mars", "near-region"],
+)
+def test_config_typos_and_wrong_types_fail_naming_the_key(overrides, message):
+    with pytest.raises(PreviewError) as caught:
+        run_program(ROOT, "prod", config_overrides=overrides)
+    assert str(caught.value) == message
+
+
+def test_keys_of_other_namespaces_and_every_declared_key_pass():
+    # Provider namespaces are the provider's business; the project's own declared keys are all accepted.
+    run = run_program(ROOT, "dev", config_overrides={"aws:skipMetadataApiCheck": "true", "aws:region": "ap-south-2"})
+    assert run.resources
+
+
+def test_the_region_list_is_botocores_endpoint_data():
+    """The program checks aws:region against pulumi_aws.Region (its venv has no botocore); this keeps that list equal
+    to the Regions in botocore's endpoints.json, the partition data the AWS SDKs ship."""
+    import botocore.loaders
+
+    endpoints = botocore.loaders.create_loader().load_data("endpoints")
+    regions = {region for partition in endpoints["partitions"] for region in partition["regions"]}
+    assert regions == stack_settings.AWS_REGIONS
+    assert {"eu-west-1", "us-gov-west-1", "cn-north-1"} <= regions

@@ -114,7 +114,42 @@ def test_the_cloud_preview_skips_forks_and_the_deploy_runs_in_the_protected_envi
     assert deploy["environment"] == "prod"
     runs = " ".join(step.get("run", "") for step in deploy["steps"])
     assert "pulumi up" in runs
-    assert "--policy-pack policies --policy-pack-config policies/config/prod.json" in runs
+
+
+STACK_POLICY_CONFIG = '--policy-pack policies --policy-pack-config "policies/config/$PULUMI_STACK.json"'
+
+
+@pytest.mark.parametrize(("path", "command"), [("preview.yml", "pulumi preview"), ("deploy.yml", "pulumi up")])
+def test_the_pulumi_commands_take_the_stacks_own_pack_config(path, command):
+    """The CLI does not read the stack's policyConfig key (only the offline preview does): without the stack's
+    --policy-pack-config, dev would be judged by the pack's defaults."""
+    document = load(REPO / ".github" / "workflows" / path)
+    (job,) = [job for job in document["jobs"].values() if command in " ".join(s.get("run", "") for s in job["steps"])]
+    (run,) = [step["run"] for step in job["steps"] if command in step.get("run", "")]
+
+    assert job["env"]["PULUMI_STACK"] == "${{ vars.PULUMI_STACK }}"
+    assert '--stack "$PULUMI_STACK"' in run
+    assert STACK_POLICY_CONFIG in " ".join(run.split())
+    assert "prod" not in run
+
+
+def test_the_deploy_checks_the_stacks_own_permission_file():
+    deploy = load(REPO / ".github" / "workflows" / "deploy.yml")["jobs"]["deploy"]
+    runs = [step["run"] for step in deploy["steps"] if "bootstrap.deploy_grants" in step.get("run", "")]
+
+    assert [line for run in runs for line in run.splitlines() if "deploy_grants" in line] == [
+        'venv/bin/python -m bootstrap.deploy_grants --stack "$PULUMI_STACK" --check'
+    ]
+
+
+@pytest.mark.parametrize("stack_file", sorted(REPO.glob("Pulumi.*.yaml")), ids=lambda path: path.name)
+def test_each_stacks_policy_config_is_named_after_the_stack(stack_file):
+    """What lets the workflows (and the README's commands) derive the pack config from the stack's name."""
+    stack = stack_file.name.split(".")[1]
+    config = load(stack_file)["config"]
+
+    assert config["keyless-ingest:policyConfig"] == f"policies/config/{stack}.json"
+    assert (REPO / "policies" / "config" / f"{stack}.json").is_file()
 
 
 @pytest.mark.parametrize(

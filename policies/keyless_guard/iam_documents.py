@@ -69,7 +69,7 @@ class Statement:
 
     @property
     def label(self) -> str:
-        return f"statement {self.index}" + (f" (Sid {self.sid})" if self.sid else "")
+        return statement_label(self.index) + (f" (Sid {self.sid})" if self.sid else "")
 
     @property
     def public_principal(self) -> bool:
@@ -148,6 +148,12 @@ def _parse_text(text: str) -> tuple[Statement, ...] | PolicyDocumentError:
         return exc if isinstance(exc, PolicyDocumentError) else PolicyDocumentError("is not valid JSON")
 
 
+def statement_label(index: int) -> str:
+    """How messages name the statement at 0-based `index`: counted from 1, as a reader counts ("statement 1" is the
+    first). Paths to unknown values (`Statement`, 0, `Action`) stay 0-based, as JSON paths are."""
+    return f"statement {index + 1}"
+
+
 def _parse_object(value: Any) -> list[Statement]:
     if not isinstance(value, dict):
         raise PolicyDocumentError("is not a JSON object")
@@ -171,13 +177,13 @@ def read_statements(value: Any, where: str, report: Callable[[str], None] | None
 
 def _statement(index: int, raw: Any) -> Statement:
     if not isinstance(raw, dict):
-        raise PolicyDocumentError(f"statement {index} is not an object")
+        raise PolicyDocumentError(f"{statement_label(index)} is not an object")
     effect = raw.get("Effect")
     if effect not in ("Allow", "Deny"):
-        raise PolicyDocumentError(f"statement {index} has no Effect Allow or Deny")
+        raise PolicyDocumentError(f"{statement_label(index)} has no Effect Allow or Deny")
     conditions = raw.get("Condition") or {}
     if not isinstance(conditions, dict) or not all(isinstance(v, dict) for v in conditions.values()):
-        raise PolicyDocumentError(f"statement {index} has a malformed Condition")
+        raise PolicyDocumentError(f"{statement_label(index)} has a malformed Condition")
     return Statement(
         index=index,
         sid=raw["Sid"] if isinstance(raw.get("Sid"), str) else "",
@@ -200,7 +206,7 @@ def _strings(value: Any, index: int, field: str) -> tuple[str, ...]:
         return ()
     items = [known(item, "Statement", index, field) for item in (value if isinstance(value, list) else [value])]
     if not all(isinstance(item, str | bool | int | float) for item in items):
-        raise PolicyDocumentError(f"statement {index} has a malformed {field}")
+        raise PolicyDocumentError(f"{statement_label(index)} has a malformed {field}")
     return tuple(str(item).lower() if isinstance(item, bool) else str(item) for item in items)
 
 
@@ -211,6 +217,6 @@ def _principals(value: Any, index: int) -> Iterator[str]:
         yield value
         return
     if not isinstance(value, dict):
-        raise PolicyDocumentError(f"statement {index} has a malformed Principal")
+        raise PolicyDocumentError(f"{statement_label(index)} has a malformed Principal")
     for kind in value:
         yield from _strings(value[kind], index, "Principal")

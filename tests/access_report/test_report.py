@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from access_report import chart as access_chart
-from access_report.report import EXIT_BAD_INPUT, EXIT_OK, EXIT_UNEXPECTED, run
+from access_report.report import EXIT_BAD_INPUT, EXIT_NOTHING_ABOUT_THE_SECRET, EXIT_OK, EXIT_UNEXPECTED, run
 from tests.fixtures import cloudtrail_records as ct
 
 FIXTURES = ct.ROOT
@@ -141,6 +141,9 @@ def test_the_whole_fixture_tree_gives_the_documented_json(capsys):
             {"principal": ct.BATCH_ROLE, "count": 1},
         ],
         "unexpected": 4,
+        # 20 records in expected-only (8 + 5 + 4 + 3) and 9 in unexpected; all but the 3 about other secrets and the
+        # BatchGetSecretValue call (its GetSecretValue record is the read) concern this secret.
+        "records": {"read": 29, "about_secret": 25},
     }
 
 
@@ -322,6 +325,7 @@ def test_no_secret_value_is_ever_printed(capsys, tmp_path):
         (["--events", str(FIXTURES), *SECRET, "--since", "1d", "--until", "2d"], "--since is after --until"),
         (["--events", str(FIXTURES), *SECRET, "--account", "12"], "--account: '12' is not a 12-digit account id"),
         (["--events", str(FIXTURES), *SECRET, "--plot", "chart.svg"], "--plot: chart.svg must be a .png file"),
+        (["--events", str(FIXTURES), *SECRET, "--plot", "no/such/reads.png"], "--plot: no such folder no/such"),
         (["--events", str(FIXTURES)], "one of the arguments --stack --secret-arn is required"),
         (["--lookup", "--events", str(FIXTURES), *SECRET], "not allowed with argument"),
         (["--insights", *SECRET, "--account", ct.ACCOUNT], "--insights needs --log-group"),
@@ -345,3 +349,87 @@ def test_bad_input_gets_one_line_and_exit_2(capsys, tmp_path, monkeypatch, args,
     assert err.count("\n") == 1
     assert err.startswith("error: ")
     assert message in err
+
+
+OTHER_SECRET = ["--secret-arn", "arn:aws:secretsmanager:eu-west-1:111122223333:secret:someone/else-AbCdEf"]
+
+
+def test_a_secret_no_record_mentions_exits_4_and_says_how_many_records_were_read(capsys):
+    code, out, _ = report(capsys, "--events", str(FIXTURES), *OTHER_SECRET, *READER)
+
+    assert code == EXIT_NOTHING_ABOUT_THE_SECRET == 4
+    assert "Records  29 read, 0 about this secret" in out
+    assert out.rstrip().endswith(
+        "No record concerned this secret (exit 4): check the secret, its region and that the source holds the "
+        "trail's read events."
+    )
+    assert "Nothing unexpected" not in out
+
+
+def test_records_without_cloudtrail_fields_exit_4_with_a_warning(capsys, tmp_path):
+    (tmp_path / "flow.json").write_text(json.dumps({"Records": [{"version": 2, "action": "ACCEPT"}, {"eventTime": 1}]}))
+
+    code, result = json_report(capsys, "--events", str(tmp_path), *SECRET, *READER)
+    _, _, err = report(capsys, "--events", str(tmp_path), *SECRET, *READER, "--json")
+
+    assert code == EXIT_NOTHING_ABOUT_THE_SECRET
+    assert result["records"] == {"read": 2, "about_secret": 0}
+    assert err == "warning: 2 record(s) lack eventTime, eventSource, eventName: not CloudTrail records\n"
+
+
+def test_the_records_line_counts_what_the_window_kept(capsys):
+    code, out, _ = report(capsys, "--events", str(FIXTURES / "expected-only"), *SECRET, *READER)
+
+    # 20 records; the 3 about other secrets (the same name in us-east-1, another secret and its Decrypt) are not ours.
+    assert code == EXIT_OK
+    assert "Records  20 read, 17 about this secret" in out
+    assert out.rstrip().endswith("Nothing unexpected: only expected readers read the secret.")
+
+
+def test_the_png_legend_sits_outside_the_plot_so_it_hides_no_bar():
+    from datetime import UTC, datetime
+
+    from matplotlib import pyplot
+
+    # GIVEN the busiest hour first, where a legend in the upper left corner of the axes would cover it
+    start = datetime(2026, 11, 28, 10, tzinfo=UTC)
+    reads = {
+        "arn:aws:iam::111122223333:role/keyless-ingest-prod-ingest-exec": [start] * 9 + [start.replace(hour=11)],
+        "arn:aws:iam::111122223333:user/alice": [start.replace(hour=12)] * 3,
+    }
+    figure = access_chart.draw(reads, "Reads")
+    try:
+        figure.canvas.draw()
+        renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+        (axes,) = figure.axes
+        (legend,) = [*figure.legends, *filter(None, [axes.get_legend()])]
+        legend_box = legend.get_window_extent(renderer)
+        # THEN the legend and the plot area do not overlap, and the legend is on the figure
+        assert not legend_box.overlaps(axes.get_window_extent(renderer))
+        assert figure.bbox.contains(legend_box.x0, legend_box.y0)
+        assert figure.bbox.contains(legend_box.x1, legend_box.y1)
+        assert [text.get_text() for text in legend.get_texts()] == sorted(reads)
+    finally:
+        pyplot.close(figure)
+
+
+def test_the_png_draws_the_last_hour_as_a_step_one_hour_wide():
+    from datetime import UTC, datetime
+
+    from matplotlib import pyplot
+
+    start = datetime(2026, 11, 28, 10, tzinfo=UTC)
+    figure = access_chart.draw({"arn:aws:iam::111122223333:user/alice": [start, start.replace(hour=12)] * 2}, "Reads")
+    try:
+        (line,) = figure.axes[0].get_lines()
+        xs: Any = line.get_xdata()
+        ys: Any = line.get_ydata()
+        # 10:00 2 reads, 11:00 none, 12:00 2 reads, held until 13:00
+        assert list(zip(xs, ys, strict=True)) == [
+            (start, 2),
+            (start.replace(hour=11), 0),
+            (start.replace(hour=12), 2),
+            (start.replace(hour=13), 2),
+        ]
+    finally:
+        pyplot.close(figure)

@@ -116,6 +116,9 @@ def test_the_pulumi_cloud_provider_is_optional_and_names_the_organization_as_aud
         ("githubRepo", "app*", "GitHub repository 'app*'"),
         ("deployEnvironment", "prod*", "GitHub environment 'prod*'"),
         ("githubOidcProviderArn", f"arn:aws:iam::{ACCOUNT}:oidc-provider/gitlab.com", "githubOidcProviderArn"),
+        ("pulumiCloudOrganization", "*", "keyless-ingest-bootstrap:pulumiCloudOrganization: '*' must be exact"),
+        ("pulumiCloudOrganization", "acme?", "keyless-ingest-bootstrap:pulumiCloudOrganization: 'acme?' must be"),
+        ("secretName", "keyless-ingest/*", "keyless-ingest-bootstrap:secretName: 'keyless-ingest/*' must be exact"),
     ],
 )
 def test_a_wildcard_or_wrong_provider_in_config_fails_naming_the_key(key, value, message):

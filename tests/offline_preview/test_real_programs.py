@@ -184,6 +184,7 @@ def test_print_goes_to_the_diagnostics_and_stdout_stays_json(capsys):
         "Diagnostics:",
         "  pulumi:pulumi:Stack (chatty-test):",
         "    building the topic",
+        "    warning: the topic has no subscription",
         f"    topic arn: arn:aws:sns:{REGION}:{ACCOUNT}:offline-alerts",
     ]
 
@@ -191,8 +192,15 @@ def test_print_goes_to_the_diagnostics_and_stdout_stays_json(capsys):
 def test_print_is_shown_under_the_stack_in_the_tree(capsys):
     assert main(["--program", str(PROGRAMS / "chatty"), "--stack", "test", "--no-policy"]) == EXIT_OK
 
-    out = capsys.readouterr().out
-    assert "Diagnostics:\n  pulumi:pulumi:Stack (chatty-test):\n    building the topic\n" in out
+    captured = capsys.readouterr()
+    # pulumi.log.warn too, with the CLI's `warning:` prefix, in order with what the program printed, and nothing
+    # before the tree.
+    assert (
+        "Diagnostics:\n  pulumi:pulumi:Stack (chatty-test):\n    building the topic\n"
+        "    warning: the topic has no subscription\n"
+    ) in captured.out
+    assert captured.out.startswith("Previewing update (test) offline:")
+    assert captured.err == ""
 
 
 def test_an_invoke_with_no_answer_fails_with_one_line_naming_it_and_the_way_to_answer(preview_json):
@@ -221,6 +229,33 @@ def test_invoke_answers_supply_a_missing_invoke(preview_json, tmp_path):
     assert run.outputs == {"privateIp": "10.1.2.3"}
     assert code == EXIT_OK, stderr
     assert [r["name"] for r in document["resources"]] == ["unanswered-test"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (
+            {"privateIP": "10.1.2.3"},
+            "aws:ec2/getInstance:getInstance has no result field 'privateIP'; did you mean 'privateIp'?",
+        ),
+        (
+            {"privateIp": "10.1.2.3", "instanceTyep": "t3.micro"},
+            "aws:ec2/getInstance:getInstance has no result field 'instanceTyep'; did you mean 'instanceType'?",
+        ),
+    ],
+    ids=["case", "transposed"],
+)
+def test_a_misspelled_invoke_answer_field_is_an_error_naming_it(preview_json, tmp_path, fields, message):
+    # The result type of aws.ec2.get_instance declares privateIp and instanceType (pulumi_aws GetInstanceResult).
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps({"aws:ec2/getInstance:getInstance": fields}))
+
+    code, _, stderr = preview_json(
+        "--program", str(PROGRAMS / "unanswered"), "--stack", "test", "--no-policy", "--invoke-answers", str(answers)
+    )
+
+    assert code == EXIT_PROGRAM_ERROR
+    assert stderr.strip().splitlines() == [f"error: --invoke-answers: {message}"]
 
 
 def test_unusable_invoke_answers_are_named(preview_json, tmp_path):

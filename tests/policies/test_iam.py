@@ -253,5 +253,15 @@ def test_messages_name_the_statement_and_never_echo_the_document(pack):
     result = report(pack, role_policy("p", allow("secretsmanager:GetSecretValue", SECRET_PATTERN), allow("*", "*")))
     messages = [v.message for v in result.violations if v.policy == "iam-no-wildcard-actions"]
     assert len(messages) == 1
-    assert "statement 1" in messages[0]
+    # The wildcard is the second statement, counted from 1 as a reader counts.
+    assert "statement 2" in messages[0]
+    assert "statement 1" not in messages[0]
     assert json.dumps("Statement") not in messages[0]
+
+
+def test_a_malformed_statement_is_counted_from_one(pack):
+    result = report(pack, role_policy("p", {"Effect": "Maybe", "Action": "s3:GetObject", "Resource": "*"}))
+
+    messages = {v.message for v in result.violations}
+    assert any("statement 1 has no Effect Allow or Deny" in message for message in messages), messages
+    assert not any("statement 0" in message for message in messages)

@@ -48,6 +48,8 @@ class Call:
     why: str | None = None
     when: str | None = None
     """An input that must be truthy for the call to happen (e.g. privateDnsEnabled)."""
+    grant: bool = True
+    """False: a call the provider makes that is deliberately not granted (`why` says so and what happens)."""
 
     @property
     def request_tagged(self) -> bool:
@@ -88,9 +90,12 @@ def _call(row: Any, where: str) -> Call:
         if entry != "request-tag" and not entry.startswith(CONTEXT_PREFIXES):
             raise ContractError(f"{CONTRACT_PATH.name}: {where} {action}: unknown context {entry!r}")
     why = row.get("why")
-    if resource.startswith("any:") and not why:
+    grant = row.get("grant", True)
+    if not isinstance(grant, bool):
+        raise ContractError(f"{CONTRACT_PATH.name}: {where} {action}: field 'grant' must be true or false")
+    if (resource.startswith("any:") or not grant) and not why:
         raise ContractError(f"{CONTRACT_PATH.name}: {where} {action}: resource {resource} needs a 'why'")
-    return Call(phase, action, resource, context, _field(row, "fn", where), why, row.get("when"))
+    return Call(phase, action, resource, context, _field(row, "fn", where), why, row.get("when"), grant)
 
 
 def load_contract(path: Path = CONTRACT_PATH) -> dict[str, TypeContract]:

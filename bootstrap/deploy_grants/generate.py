@@ -293,7 +293,7 @@ def statements(instances: Iterable[CallInstance], tag_value: str) -> list[dict[s
     grants: dict[tuple[str, str, str, str | None], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     create_actions: dict[tuple[str, str], set[str]] = defaultdict(set)
     for instance in instances:
-        if instance.call.action in LEFT_TO_BOOTSTRAP:
+        if instance.call.action in LEFT_TO_BOOTSTRAP or not instance.call.grant:
             continue
         condition = _condition(instance, tag_value)
         equals = dict(condition.get("StringEquals", {}))
@@ -385,12 +385,19 @@ def _as_list(value: Any) -> list[str]:
     return [item for item in value or [] if isinstance(item, str)]
 
 
-def _not_granted(contracts: Mapping[str, TypeContract], planned: Iterable[str]) -> list[dict[str, str]]:
+def _not_granted(contracts: Mapping[str, TypeContract], instances: Iterable[CallInstance]) -> list[dict[str, str]]:
+    """Calls the contract records but does not grant, and dependent actions it judged not needed, with reasons."""
     entries = {
         (action, why): {"action": action, "why": why}
-        for pulumi_type in planned
+        for pulumi_type in {instance.pulumi_type for instance in instances}
         for action, why in contracts[pulumi_type].not_needed
     }
+    for instance in instances:
+        if not instance.call.grant and instance.call.why:
+            entries[(instance.call.action, instance.call.why)] = {
+                "action": instance.call.action,
+                "why": instance.call.why,
+            }
     return [entries[key] for key in sorted(entries)]
 
 
@@ -421,7 +428,7 @@ def build(stack: str, config_overrides: Mapping[str, str] | None = None) -> dict
         "stackRoles": roles,
         "deploy": statements(instances, tag_value),
         "preview": statements([i for i in instances if i.call.phase == "read"], tag_value),
-        "notGranted": _not_granted(contracts, planned),
+        "notGranted": _not_granted(contracts, instances),
     }
 
 

@@ -257,3 +257,17 @@ def test_each_role_fits_iams_policy_size_and_attachment_quotas(run, component):
     assert 1 <= len(policies) <= 10
     assert max(len("".join(str(p.inputs["policy"]).split())) for p in policies) <= 6144
     assert len("".join(str(guard.inputs["policy"]).split())) <= 10240
+
+
+def test_the_bootstrap_program_targets_dev_from_its_generated_file():
+    """Issue 16 item 4: dev has its own permissions file; the roles are named for the target stack."""
+    run = run_program(BOOTSTRAP, "prod", config_overrides={"keyless-ingest-bootstrap:targetStack": "dev"})
+
+    names = {role.inputs["name"] for role in of_type(run, "aws:iam/role:Role")}
+    assert names == {"keyless-ingest-ci-dev-deploy", "keyless-ingest-ci-dev-preview"}
+    guard = document(only(run, "aws:iam/rolePolicy:RolePolicy", "deploy-guard"))
+    assert any(
+        statement.get("Resource")
+        == f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:keyless-ingest/dev/weather-api-key-??????"
+        for statement in guard["Statement"]
+    )

@@ -256,7 +256,8 @@ def call_instances(
             if call.when is not None and not resource.inputs.get(call.when):
                 continue
             for target in _targets(plan, resource, call):
-                source = call.source if call.source.startswith("AWS:") else f"{contract.file}: {call.source}"
+                own_file = not call.source.startswith(("AWS:", "invoke "))
+                source = f"{contract.file}: {call.source}" if own_file else call.source
                 instances.append(CallInstance(resource.type, resource.name, call, target, source))
     return instances
 

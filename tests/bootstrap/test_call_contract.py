@@ -372,6 +372,10 @@ def test_in_existing_network_mode_the_adopted_ids_are_named_and_need_no_stack_ta
     assert evaluate(deploy, Request("ec2:CreateSecurityGroup", other_vpc)) == "implicit-deny"
     assert evaluate(deploy, Request("ec2:DeleteSubnet", adopted_subnet)) == "implicit-deny"
     assert evaluate(deploy, Request("ec2:DeleteVpc", adopted_vpc)) == "implicit-deny"
+    # The program reads the adopted VPC on every preview (aws.ec2.get_vpc): the preview role may, untagged as it is.
+    preview = documents("prod-existing-network", False)
+    assert evaluate(preview, Request("ec2:DescribeVpcAttribute", adopted_vpc)) == "allow"
+    assert evaluate(preview, Request("ec2:DescribeVpcAttribute", other_vpc)) == "implicit-deny"
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))

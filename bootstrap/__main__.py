@@ -27,16 +27,12 @@ from components.deploy_policies import (  # noqa: E402
     PULUMI_ISSUER,
     SubjectError,
     github_subject,
-    grant_statements,
-    guard_statements,
     load_permissions,
     oidc_provider_arn,
-    pass_role_statement,
     require_no_wildcard,
-    split_documents,
+    role_policies,
 )
 from components.deploy_role import DeployRole  # noqa: E402
-from components.iam import PolicyDocument  # noqa: E402
 
 PERMISSIONS_DIR = Path(__file__).resolve().parent / "permissions"
 TARGET_PROJECT = "keyless-ingest"
@@ -115,7 +111,6 @@ def main() -> None:
             f"python -m bootstrap.deploy_grants --stack {settings.target_stack}"
         )
     permissions = load_permissions(permissions_file.read_text(encoding="utf-8"))
-    prefix = permissions["namePrefix"]
     provider_arn, provider_deps = github_provider(settings, context)
 
     if settings.pulumi_organization:
@@ -126,7 +121,8 @@ def main() -> None:
             client_id_lists=[organization, f"aws:{organization}"],
         )
 
-    guards = guard_statements(context, prefix, settings.secret_name)
+    preview_managed, preview_inline = role_policies(permissions, context, settings.secret_name, deploy=False)
+    deploy_managed, deploy_inline = role_policies(permissions, context, settings.secret_name, deploy=True)
     role_base = f"{TARGET_PROJECT}-ci-{settings.target_stack}"
     wait = pulumi.ResourceOptions(depends_on=provider_deps)
     preview = DeployRole(
@@ -138,10 +134,8 @@ def main() -> None:
             "oidc_issuer": GITHUB_ISSUER,
             "audience": GITHUB_AUDIENCE,
             "subjects": [github_subject(settings.github_owner, settings.github_repo, pull_request=True)],
-            "permission_policies": [
-                document.to_json() for document in split_documents(grant_statements(permissions["preview"], context))
-            ],
-            "inline_policy": PolicyDocument(guards).to_json(),
+            "permission_policies": [document.to_json() for document in preview_managed],
+            "inline_policy": preview_inline.to_json(),
         },
         opts=wait,
     )
@@ -156,12 +150,8 @@ def main() -> None:
             "subjects": [
                 github_subject(settings.github_owner, settings.github_repo, environment=settings.deploy_environment)
             ],
-            "permission_policies": [
-                document.to_json() for document in split_documents(grant_statements(permissions["deploy"], context))
-            ],
-            "inline_policy": PolicyDocument(
-                (pass_role_statement(permissions["stackRoles"], context), *guards)
-            ).to_json(),
+            "permission_policies": [document.to_json() for document in deploy_managed],
+            "inline_policy": deploy_inline.to_json(),
         },
         opts=wait,
     )

@@ -235,6 +235,18 @@ ATTACH_ACTIONS: Final = (
 )
 
 
+def role_policies(
+    permissions: Mapping[str, Any], context: AwsContext, secret_name: str, *, deploy: bool
+) -> tuple[list[PolicyDocument], PolicyDocument]:
+    """One CI role's policies from the generated permissions file: the managed documents (the file's `deploy` or
+    `preview` grants, split to IAM's size limit) and the inline document (PassRole for the deploy role, then the
+    guard Denys). The bootstrap program attaches exactly these, and the tests evaluate exactly these."""
+    guards = guard_statements(context, permissions["namePrefix"], secret_name)
+    managed = split_documents(grant_statements(permissions["deploy" if deploy else "preview"], context))
+    inline = (pass_role_statement(permissions["stackRoles"], context), *guards) if deploy else guards
+    return managed, PolicyDocument(inline)
+
+
 def guard_statements(context: AwsContext, name_prefix: str, secret_name: str) -> tuple[Statement, ...]:
     """The Denys that hold whatever the grants say (an explicit Deny wins over any Allow):
 

@@ -1,23 +1,28 @@
-"""The CI roles' permissions, derived from the stack's own plan: writes `bootstrap/permissions/<stack>.json`.
+"""The CI roles' permissions, from the call contract and the stack's plan: writes `bootstrap/permissions/<stack>.json`.
 
     venv/bin/python -m bootstrap.deploy_grants [--stack prod] [--check]
 
-The stack program runs offline (offline_preview.cli, names known as in a second preview). Every resource type it
-registers maps to the IAM resource types it acts on (`RESOURCE_TYPES`, the one hand table: which Pulumi type touches
-which IAM resource type is in no library). The ARN format of each IAM resource type, and the actions at each access
-level, come from policy_sentry's copy of the AWS Service Authorization Reference through its CRUD policy writer:
+The stack program runs offline (offline_preview, names known as in a second preview). Every custom resource it
+registers is looked up in `contract.yaml`, the one reviewed table of the AWS calls pulumi-aws makes for that type
+(create, the read after create and on refresh, update, delete, tagging) with their authorization context, cited to
+terraform-provider-aws's source or AWS's documentation. A type with no contract stops generation: nothing is
+granted by guess. Each call becomes a grant:
 
-- resources the program names (table, function, roles, log groups, secret, topic, bucket, trail, ...) get their
-  exact ARNs;
-- resources whose ids AWS generates (VPC, subnets, security groups, route tables, gateways, addresses, endpoints,
-  KMS keys) get their type's ARN in this account and region, narrowed by the stack tag that the provider's
-  `aws:defaultTags` puts on everything it creates (`aws:RequestTag` on Create*, `aws:ResourceTag` afterwards);
-  an action that supports neither condition key is left out and listed under `omitted`, with the reason;
-- wildcard-only actions: every Read and List action of the plan's services; Write only where the action supports
-  `aws:RequestTag` (kms:CreateKey), under that condition.
+- on a resource the program names (table, function, roles, log groups, secret, topic, bucket, trail, alias, ...):
+  its exact ARN;
+- on a resource whose id AWS generates (VPC, subnets, security groups, route tables, gateways, addresses,
+  endpoints, KMS keys): the type's ARN in this account and Region, tied to the stack tag that the provider's
+  `aws:defaultTags` puts on it: `aws:RequestTag` on the call that creates it (and `ec2:CreateAction` with the
+  bare API name on EC2's tag-on-create), `aws:ResourceTag` afterwards;
+- on a resource the stack only references by a configured id (the adopted VPC, subnets and route tables of
+  networkMode=existing, the rotation function): that id's exact ARN, since it carries no stack tag;
+- `Resource: "*"` only for actions that support no resource type (checked against policy_sentry by the tests),
+  and every grant on all resources of a type (`any:`) in a statement of its own, with the contract's reason.
 
-The deploy role gets Read, List, Write, Tagging and Permissions management; the preview role only Read and List.
-iam:PassRole and the guard Denys are not here: the bootstrap program adds them (components.deploy_policies).
+The deploy role gets every phase; the preview role only the `read` rows (configuration, never items or log
+events), which is also what `pulumi refresh` calls. iam:PassRole and the guard Denys are not here: the bootstrap
+program adds them (components.deploy_policies), and generation checks that every PassRole of the contract is one
+the stack's roles allow.
 
 Why a committed file rather than running the plan inside the bootstrap program: an administrator reviews exactly
 what the CI roles may do before running `pulumi up` on the bootstrap stack, the diff of this file shows every
@@ -33,15 +38,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from policy_sentry.command.write_policy import write_policy_with_template
-from policy_sentry.querying.actions import get_action_data, get_actions_that_support_wildcard_arns_only
 from policy_sentry.querying.arns import get_arn_types_for_service
 
+from bootstrap.deploy_grants.contract import CONTRACT_PATH, Call, ContractError, TypeContract, load_contract
 from mock_engine.recorded import UNKNOWN, RecordedResource
 from offline_preview.cli import ACCOUNT_ID, REPO_ROOT, PreviewError, run_program
 
@@ -51,114 +56,15 @@ STACK_TAG_KEY: Final = "keyless-ingest-stack"
 PLACEHOLDER_REGION: Final = "${Region}"
 PLACEHOLDER_ACCOUNT: Final = "${Account}"
 PLACEHOLDER_PARTITION: Final = "${Partition}"
-
-
-@dataclass(frozen=True)
-class Touches:
-    """One IAM resource type a Pulumi resource acts on, and where its name is in the resource's inputs."""
-
-    service: str
-    iam_type: str
-    """The resource type's name in the Service Authorization Reference (policy_sentry's key)."""
-    name_input: str | None = None
-    """Input holding the physical name; None when AWS generates the id (scoped by the stack tag instead)."""
-    suffix: str = ""
-    """Appended to the name: a secret's `-??????`, a log group's `:*` for its streams."""
-    wildcard_only: bool = False
-    """The API has no resource type for it: its Write actions (those named after `iam_type`) support only `*`."""
-
-
-PULUMI_REGISTRY = "https://www.pulumi.com/registry/packages/aws/api-docs/"
-RESOURCE_TYPES: Final[Mapping[str, tuple[Touches, ...]]] = {
-    # Source of every entry: the resource's page in the Pulumi registry (PULUMI_REGISTRY + "<module>/<name>/"),
-    # which names the AWS API resource it manages and its inputs. ARN formats are policy_sentry's, not ours.
-    "aws:dynamodb/table:Table": (Touches("dynamodb", "table", "name"),),
-    "aws:lambda/function:Function": (Touches("lambda", "function", "name"),),
-    "aws:iam/role:Role": (Touches("iam", "role", "name"),),
-    # An inline role policy is a sub-resource of its role (iam:PutRolePolicy acts on the role).
-    "aws:iam/rolePolicy:RolePolicy": (Touches("iam", "role", "role"),),
-    "aws:cloudwatch/logGroup:LogGroup": (
-        Touches("logs", "log-group", "name"),
-        Touches("logs", "log-group", "name", ":*"),
-    ),
-    # logs:PutMetricFilter acts on the log group the filter reads.
-    "aws:cloudwatch/logMetricFilter:LogMetricFilter": (Touches("logs", "log-group", "logGroupName"),),
-    "aws:cloudwatch/metricAlarm:MetricAlarm": (Touches("cloudwatch", "alarm", "name"),),
-    # logs:PutQueryDefinition / DeleteQueryDefinition act on no resource type (Service Authorization Reference).
-    "aws:cloudwatch/queryDefinition:QueryDefinition": (Touches("logs", "QueryDefinition", wildcard_only=True),),
-    "aws:cloudwatch/dashboard:Dashboard": (Touches("cloudwatch", "dashboard", "dashboardName"),),
-    "aws:kms/key:Key": (Touches("kms", "key"),),
-    # kms:CreateAlias acts on the alias and on the key it points at.
-    "aws:kms/alias:Alias": (Touches("kms", "alias", "name"), Touches("kms", "key")),
-    # Secrets Manager appends six random characters to the name.
-    "aws:secretsmanager/secret:Secret": (Touches("secretsmanager", "Secret", "name", "-??????"),),
-    "aws:secretsmanager/secretPolicy:SecretPolicy": (Touches("secretsmanager", "Secret", "secretArn"),),
-    # With rotationFunctionArn: RotateSecret acts on the secret (and invokes the function it names);
-    # lambda:AddPermission acts on the rotation function, named by its ARN.
-    "aws:secretsmanager/secretRotation:SecretRotation": (
-        Touches("secretsmanager", "Secret", "secretId"),
-        Touches("lambda", "function", "rotationLambdaArn"),
-    ),
-    "aws:lambda/permission:Permission": (Touches("lambda", "function", "function"),),
-    "aws:sns/topic:Topic": (Touches("sns", "topic", "name"),),
-    "aws:sns/topicPolicy:TopicPolicy": (Touches("sns", "topic", "arn"),),
-    "aws:s3/bucket:Bucket": (Touches("s3", "bucket", "bucket"),),
-    "aws:s3/bucketPolicy:BucketPolicy": (Touches("s3", "bucket", "bucket"),),
-    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": (Touches("s3", "bucket", "bucket"),),
-    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": (Touches("s3", "bucket", "bucket"),),
-    "aws:s3/bucketVersioning:BucketVersioning": (Touches("s3", "bucket", "bucket"),),
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
-        Touches("s3", "bucket", "bucket"),
-    ),
-    "aws:cloudtrail/trail:Trail": (Touches("cloudtrail", "trail", "name"),),
-    # Guardrails (components/guardrails.py). A Config rule's ARN carries its generated id (config-rule/<id>).
-    "aws:cfg/rule:Rule": (Touches("config", "ConfigRule"),),
-    "aws:cfg/recorder:Recorder": (Touches("config", "ConfigurationRecorder"),),
-    "aws:cfg/recorderStatus:RecorderStatus": (Touches("config", "ConfigurationRecorder"),),
-    # config:PutDeliveryChannel / DeleteDeliveryChannel act on no resource type (Service Authorization Reference).
-    "aws:cfg/deliveryChannel:DeliveryChannel": (Touches("config", "DeliveryChannel", wildcard_only=True),),
-    "aws:cloudwatch/eventRule:EventRule": (Touches("events", "rule-on-default-event-bus", "name"),),
-    # events:PutTargets / RemoveTargets act on the rule.
-    "aws:cloudwatch/eventTarget:EventTarget": (Touches("events", "rule-on-default-event-bus", "rule"),),
-    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": (Touches("s3", "bucket", "bucket"),),
-    # iam:AttachRolePolicy acts on the role.
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": (Touches("iam", "role", "role"),),
-    "aws:accessanalyzer/analyzer:Analyzer": (Touches("access-analyzer", "Analyzer", "analyzerName"),),
-    "aws:ec2/vpc:Vpc": (Touches("ec2", "vpc"),),
-    "aws:ec2/subnet:Subnet": (Touches("ec2", "subnet"), Touches("ec2", "vpc")),
-    "aws:ec2/securityGroup:SecurityGroup": (Touches("ec2", "security-group"), Touches("ec2", "vpc")),
-    "aws:ec2/routeTable:RouteTable": (Touches("ec2", "route-table"), Touches("ec2", "vpc")),
-    # A route is a sub-resource of its route table; an association joins a route table and a subnet.
-    "aws:ec2/route:Route": (Touches("ec2", "route-table"),),
-    "aws:ec2/routeTableAssociation:RouteTableAssociation": (Touches("ec2", "route-table"), Touches("ec2", "subnet")),
-    "aws:ec2/internetGateway:InternetGateway": (Touches("ec2", "internet-gateway"), Touches("ec2", "vpc")),
-    "aws:ec2/natGateway:NatGateway": (
-        Touches("ec2", "natgateway"),
-        Touches("ec2", "subnet"),
-        Touches("ec2", "elastic-ip"),
-    ),
-    "aws:ec2/eip:Eip": (Touches("ec2", "elastic-ip"),),
-    "aws:ec2/vpcEndpoint:VpcEndpoint": (
-        Touches("ec2", "vpc-endpoint"),
-        Touches("ec2", "vpc"),
-        Touches("ec2", "subnet"),
-        Touches("ec2", "security-group"),
-        Touches("ec2", "route-table"),
-    ),
-}
-"""Pulumi resource type -> the IAM resource types its create, update, read and delete act on."""
-
-DEPLOY_LEVELS: Final = ("read", "list", "write", "tagging", "permissions-management")
-PREVIEW_LEVELS: Final = ("read", "list")
-CREATE_VERBS: Final = ("Create", "Allocate")
-"""Actions that bring a resource into existence: they can only be tied to the stack tag by `aws:RequestTag`."""
 LEFT_TO_BOOTSTRAP: Final = frozenset({"iam:PassRole"})
 """Granted by the bootstrap program with its own conditions (only this stack's roles, iam:PassedToService)."""
-NEVER: Final[Mapping[str, str]] = {
-    "iam:CreateServiceLinkedRole": "creates AWS service roles outside the stack's prefix; the stack needs none",
-    "iam:DeleteServiceLinkedRole": "the stack owns no service-linked role",
-}
-"""Actions the CRUD writer lists for a resource type that the deployer must not get, with the reason."""
+CONTRACT_FILE: Final = "bootstrap/deploy_grants/contract.yaml"
+
+# Scopes of a grant, which decide its condition.
+EXACT: Final = "exact"
+GENERATED: Final = "generated"
+WILDCARD: Final = "wildcard"
+ANY: Final = "any"
 
 
 class PermissionsError(Exception):
@@ -167,10 +73,27 @@ class PermissionsError(Exception):
 
 @dataclass(frozen=True)
 class Target:
+    """One IAM resource a call acts on, as the grant will name it."""
+
     service: str
     iam_type: str
     arn: str
-    generated: bool
+    """With the ${Partition}/${Region}/${Account} placeholders; `type/*` for generated ids and `any:`."""
+    scope: str
+    identifier: str | None = None
+    """The physical name, configured id or ARN the target was resolved from (None when generated or `*`)."""
+
+
+@dataclass(frozen=True)
+class CallInstance:
+    """One contract call on one resource of the plan: what a test replays as a request."""
+
+    pulumi_type: str
+    resource_name: str
+    call: Call
+    target: Target
+    source: str
+    """`<provider file>: <function>` or the AWS page, for messages and the permissions file."""
 
 
 def stack_tag(config: Mapping[str, str], stack: str) -> str:
@@ -186,50 +109,15 @@ def stack_tag(config: Mapping[str, str], stack: str) -> str:
     return value
 
 
-def targets(resources: Iterable[RecordedResource], region: str) -> list[Target]:
-    """Every (IAM resource type, ARN) the plan's custom resources act on, with placeholders for account/region."""
-    found: dict[str, Target] = {}
-    for resource in resources:
-        if not resource.custom:
-            continue
-        touches = RESOURCE_TYPES.get(resource.type)
-        if touches is None:
-            raise PermissionsError(
-                f"{resource.type} ({resource.name}) is not in bootstrap.deploy_grants.generate.RESOURCE_TYPES: add "
-                "the IAM resource types it acts on, citing its Pulumi registry page"
-            )
-        for touch in touches:
-            if touch.wildcard_only:
-                continue
-            target = _target(resource, touch, region)
-            found.setdefault(target.arn, target)
-    return sorted(found.values(), key=lambda target: target.arn)
-
-
-def _target(resource: RecordedResource, touch: Touches, region: str) -> Target:
-    arn_format = get_arn_types_for_service(touch.service).get(touch.iam_type)
+def _arn_format(service: str, iam_type: str) -> str:
+    arn_format = get_arn_types_for_service(service).get(iam_type)
     if arn_format is None:
-        raise PermissionsError(f"policy_sentry knows no resource type {touch.service}:{touch.iam_type}")
-    if touch.name_input is None:
-        return Target(touch.service, touch.iam_type, _fill(arn_format, "*"), generated=True)
-    value = resource.inputs.get(touch.name_input)
-    if value is UNKNOWN or not isinstance(value, str) or not value:
-        raise PermissionsError(
-            f"{resource.type} {resource.name}: input {touch.name_input} is not a known name, so its ARN cannot be "
-            "granted; give the resource an explicit name"
-        )
-    if value.startswith("arn:"):
-        # An ARN input (a secret's, a topic's): the same resource the named one is granted on.
-        arn = _placeholders(value, region)
-        if touch.service == "secretsmanager":
-            arn = arn[: -len("-??????")] + "-??????"
-        return Target(touch.service, touch.iam_type, arn, generated=False)
-    name = _placeholders(value, region)
-    return Target(touch.service, touch.iam_type, _fill(arn_format, name + touch.suffix), generated=False)
+        raise PermissionsError(f"{CONTRACT_FILE}: policy_sentry knows no resource type {service}:{iam_type}")
+    return arn_format
 
 
 def _fill(arn_format: str, name: str) -> str:
-    """Put `name` in the format's one resource variable (`${TableName}`, ...), keep the three placeholders."""
+    """Put `name` in the format's last resource variable (`${TableName}`, ...), keep the three placeholders."""
     head, _, tail = arn_format.rpartition("${")
     if not head or "}" not in tail:
         raise PermissionsError(f"unexpected ARN format {arn_format}")
@@ -244,224 +132,216 @@ def _placeholders(value: str, region: str) -> str:
     )
 
 
-def _sentry_arn(arn: str) -> str:
-    """policy_sentry matches ARNs by regex on concrete values: give it the example ones, then put placeholders back."""
-    return (
-        arn.replace(PLACEHOLDER_PARTITION, "aws")
-        .replace(PLACEHOLDER_REGION, "eu-west-1")
-        .replace(PLACEHOLDER_ACCOUNT, ACCOUNT_ID)
-    )
+def _name_in_arn(iam_type: str, name: str) -> str:
+    """The name as the ARN spells it: a KMS alias ARN is `...:alias/<name>`, the input `alias/<name>` already."""
+    if iam_type == "alias" and name.startswith("alias/"):
+        return name[len("alias/") :]
+    return name
 
 
-def crud_statements(found: Sequence[Target], levels: Sequence[str]) -> list[dict[str, Any]]:
-    """policy_sentry's CRUD writer over the targets, at the given access levels."""
-    services = sorted({target.service for target in found})
-    template: dict[str, Any] = {"mode": "crud", "wildcard-only": {}}
-    for level in levels:
-        template[level] = [_sentry_arn(target.arn) for target in found]
-    wildcard = template["wildcard-only"]
-    wildcard["service-read"] = services
-    wildcard["service-list"] = services
-    policy = write_policy_with_template(template)
-    statements = []
-    for statement in policy["Statement"]:
-        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-        statements.append(
-            {
-                "Sid": statement["Sid"],
-                "Action": sorted(statement["Action"]),
-                "Resource": sorted(_placeholders(arn, "eu-west-1") for arn in resources),
-            }
-        )
-    return statements
+class _Plan:
+    """The plan's resources and how a value found in an input maps back to the resource that produced it."""
 
+    def __init__(self, resources: Sequence[RecordedResource], contracts: Mapping[str, TypeContract], region: str):
+        self.region = region
+        self.contracts = contracts
+        self.custom = [resource for resource in resources if resource.custom]
+        self.by_output: dict[str, RecordedResource] = {}
+        for resource in self.custom:
+            for key in ("id", "arn", "name"):
+                value = resource.outputs.get(key)
+                if isinstance(value, str) and value:
+                    self.by_output.setdefault(value, resource)
 
-def _condition_keys(action: str, arn_format_type: str | None) -> set[str]:
-    service, _, name = action.partition(":")
-    keys: set[str] = set()
-    for entry in get_action_data(service, name).get(service, []):
-        if arn_format_type is None or entry["resource_arn_format"] in (arn_format_type, "*"):
-            keys.update(entry["condition_keys"])
-    return keys
+    def self_target(self, resource: RecordedResource) -> Target:
+        contract = self.contracts[resource.type]
+        target = contract.self_target
+        if target is None:
+            raise PermissionsError(f"{CONTRACT_FILE}: {resource.type} has no 'self' target but a call uses it")
+        arn_format = _arn_format(target.service, target.iam_type)
+        if target.name_input is None:
+            return Target(target.service, target.iam_type, _fill(arn_format, "*"), GENERATED)
+        value = resource.inputs.get(target.name_input)
+        if value is UNKNOWN or not isinstance(value, str) or not value:
+            raise PermissionsError(
+                f"{resource.type} {resource.name}: input {target.name_input} is not a known name, so its ARN cannot "
+                "be granted; give the resource an explicit name"
+            )
+        name = _placeholders(_name_in_arn(target.iam_type, value), self.region) + target.suffix
+        return Target(target.service, target.iam_type, _fill(arn_format, name), EXACT, value)
 
-
-def creates(action: str, iam_type: str) -> bool:
-    """True if `action` brings a resource of `iam_type` into existence (`ec2:CreateNatGateway` and `natgateway`)."""
-    name = action.partition(":")[2]
-    verb = next((verb for verb in CREATE_VERBS if name.startswith(verb)), None)
-    return verb is not None and name[len(verb) :].lower() == iam_type.replace("-", "").lower()
-
-
-def scope_generated(
-    statements: Sequence[dict[str, Any]], found: Sequence[Target], tag_value: str
-) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
-    """Tie statements on generated-id ARNs to the stack tag; drop what cannot carry it (returned as omitted).
-
-    On a resource type's `type/*` ARN, the action that creates that type gets `aws:RequestTag` (the new resource
-    carries the stack tag), every other action `aws:ResourceTag` (it acts on an existing resource of the stack).
-    EC2 tag-on-create (ec2:CreateTags inside a Create call) is granted with `ec2:CreateAction` as AWS documents.
-    """
-    generated = {target.arn: target for target in found if target.generated}
-    scoped: list[dict[str, Any]] = []
-    omitted: list[dict[str, str]] = []
-    for statement in statements:
-        actions = []
-        for action in statement["Action"]:
-            if action in NEVER:
-                omitted.append({"action": action, "reason": NEVER[action]})
-            elif statement["Resource"] == ["*"] and not _wildcard_only(action):
-                omitted.append(
-                    {
-                        "action": action,
-                        "reason": "listed by policy_sentry as a dependent action on Resource '*', but it supports "
-                        "resource-level permissions, so '*' would reach every such resource in the account",
-                    }
+    def referenced(self, resource: RecordedResource, service: str, iam_type: str, input_name: str) -> list[Target]:
+        raw = resource.inputs.get(input_name)
+        if raw is None or raw == []:
+            # The input is not set (a gateway endpoint has no subnets): the call names no such resource.
+            return []
+        values = raw if isinstance(raw, list) else [raw]
+        targets = []
+        for value in values:
+            if value is UNKNOWN or not isinstance(value, str) or not value:
+                raise PermissionsError(
+                    f"{resource.type} {resource.name}: input {input_name} is unknown, so the {service}:{iam_type} "
+                    "it names cannot be granted"
                 )
-            elif action not in LEFT_TO_BOOTSTRAP:
-                actions.append(action)
-        on_generated = [arn for arn in statement["Resource"] if arn in generated]
-        if not on_generated:
-            if actions:
-                scoped.append({**statement, "Action": actions})
-            continue
-        target = generated[on_generated[0]]
-        arn_format = get_arn_types_for_service(target.service)[target.iam_type]
-        groups: dict[str, list[str]] = {"Create": [], "Tagged": [], "TagOnCreate": []}
-        for action in actions:
-            keys = _condition_keys(action, arn_format)
-            if creates(action, target.iam_type) and "aws:RequestTag/${TagKey}" in keys:
-                groups["Create"].append(action)
-            elif action == "ec2:CreateTags":
-                groups["TagOnCreate"].append(action)
-            elif "aws:ResourceTag/${TagKey}" in keys:
-                groups["Tagged"].append(action)
-            else:
-                omitted.append(
-                    {
-                        "action": action,
-                        "on": ", ".join(on_generated),
-                        "reason": "AWS generates the resource id and the action supports no tag condition key here",
-                    }
-                )
-        create_actions = sorted(
-            action for action in actions if creates(action, target.iam_type) and action in groups["Create"]
-        )
-        conditions: dict[str, dict[str, Any]] = {
-            "Create": {"StringEquals": {f"aws:RequestTag/{STACK_TAG_KEY}": tag_value}},
-            "Tagged": {"StringEquals": {f"aws:ResourceTag/{STACK_TAG_KEY}": tag_value}},
-            "TagOnCreate": {
-                "StringEquals": {
-                    f"aws:RequestTag/{STACK_TAG_KEY}": tag_value,
-                    "ec2:CreateAction": create_actions,
-                }
-            },
-        }
-        for group, chosen in groups.items():
-            if group == "TagOnCreate" and chosen and not create_actions:
-                chosen = []
-            if chosen:
-                scoped.append(
-                    {
-                        "Sid": statement["Sid"] + group,
-                        "Action": chosen,
-                        "Resource": on_generated,
-                        "Condition": conditions[group],
-                    }
-                )
-    return scoped, _unique(omitted)
+            producer = self.by_output.get(value)
+            if producer is not None and producer.type in self.contracts and producer is not resource:
+                produced = self.self_target(producer)
+                if (produced.service, produced.iam_type) == (service, iam_type):
+                    targets.append(produced)
+                    continue
+            targets.append(self._configured(service, iam_type, value))
+        return targets
+
+    def _configured(self, service: str, iam_type: str, value: str) -> Target:
+        """A resource the stack does not create (an adopted VPC, a rotation function): its exact ARN."""
+        if value.startswith("arn:"):
+            arn = _placeholders(value, self.region)
+            if service == "secretsmanager":
+                arn = arn[: -len("-??????")] + "-??????"
+            return Target(service, iam_type, arn, EXACT, value)
+        arn = _fill(_arn_format(service, iam_type), _placeholders(_name_in_arn(iam_type, value), self.region))
+        return Target(service, iam_type, arn, EXACT, value)
 
 
-def wildcard_creates(found: Sequence[Target], tag_value: str) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
-    """Wildcard-only Write actions of generated-id services, granted only when tied to the stack tag on creation."""
-    statements: list[dict[str, Any]] = []
-    omitted: list[dict[str, str]] = []
-    for service in sorted({target.service for target in found if target.generated}):
-        chosen = []
-        for action in sorted(get_actions_that_support_wildcard_arns_only(service)):
-            name = action.partition(":")[2]
-            if not name.startswith(CREATE_VERBS):
+LOG_GROUP_STREAMS: Final = ":*"
+"""CloudWatch Logs authorizes some calls on `log-group:<name>` and others on `log-group:<name>:*` (the form
+DescribeLogGroups returns; CloudWatch Logs user guide, "CloudWatch Logs permissions reference"): both are granted."""
+
+
+def _targets(plan: _Plan, resource: RecordedResource, call: Call) -> list[Target]:
+    targets = []
+    for target in _resolve(plan, resource, call):
+        targets.append(target)
+        if target.iam_type == "log-group" and target.scope == EXACT and not target.arn.endswith(LOG_GROUP_STREAMS):
+            targets.append(
+                Target(target.service, target.iam_type, target.arn + LOG_GROUP_STREAMS, EXACT, target.identifier)
+            )
+    return targets
+
+
+def _resolve(plan: _Plan, resource: RecordedResource, call: Call) -> list[Target]:
+    spec = call.resource
+    if spec == "self":
+        return [plan.self_target(resource)]
+    if spec == "*":
+        return [Target("", "", "*", WILDCARD)]
+    if spec.startswith("any:"):
+        _, service, iam_type = spec.split(":", 2)
+        return [Target(service, iam_type, _fill(_arn_format(service, iam_type), "*"), ANY)]
+    service, _, rest = spec.partition(":")
+    if "@" in rest:
+        iam_type, _, input_name = rest.partition("@")
+        return plan.referenced(resource, service, iam_type, input_name)
+    if "=" in rest:
+        iam_type, _, name = rest.partition("=")
+        return [Target(service, iam_type, _fill(_arn_format(service, iam_type), name), EXACT, name)]
+    raise PermissionsError(f"{CONTRACT_FILE}: {resource.type} {call.action}: cannot read resource {spec!r}")
+
+
+def call_instances(
+    resources: Sequence[RecordedResource], region: str, contracts: Mapping[str, TypeContract] | None = None
+) -> list[CallInstance]:
+    """Every contract call on every custom resource of the plan, resolved to its targets."""
+    contracts = load_contract() if contracts is None else contracts
+    plan = _Plan(resources, contracts, region)
+    instances: list[CallInstance] = []
+    for resource in plan.custom:
+        contract = contracts.get(resource.type)
+        if contract is None:
+            raise PermissionsError(
+                f"{resource.type} ({resource.name}) has no call contract: add it to {CONTRACT_FILE}, citing the "
+                "terraform-provider-aws functions that make its calls"
+            )
+        for call in contract.calls:
+            if call.when is not None and not resource.inputs.get(call.when):
                 continue
-            if "aws:RequestTag/${TagKey}" in _condition_keys(action, "*"):
-                chosen.append(action)
-        if chosen:
-            statements.append(
-                {
-                    "Sid": f"{service.capitalize()}CreateTaggedWildcardOnly",
-                    "Action": chosen,
-                    "Resource": ["*"],
-                    "Condition": {"StringEquals": {f"aws:RequestTag/{STACK_TAG_KEY}": tag_value}},
-                }
-            )
-    return statements, omitted
+            for target in _targets(plan, resource, call):
+                own_file = not call.source.startswith(("AWS:", "invoke "))
+                source = f"{contract.file}: {call.source}" if own_file else call.source
+                instances.append(CallInstance(resource.type, resource.name, call, target, source))
+    return instances
 
 
-def _wildcard_only(action: str) -> bool:
-    service = action.partition(":")[0]
-    return action.lower() in {known.lower() for known in get_actions_that_support_wildcard_arns_only(service)}
+def _condition(instance: CallInstance, tag_value: str) -> dict[str, dict[str, Any]]:
+    """The condition a grant needs so that it reaches only what the call is meant to act on."""
+    call, scope = instance.call, instance.target.scope
+    equals: dict[str, Any] = {}
+    if scope == GENERATED:
+        if call.request_tagged:
+            equals[f"aws:RequestTag/{STACK_TAG_KEY}"] = tag_value
+            create_action = call.context_value("create-action:")
+            if create_action is not None:
+                equals["ec2:CreateAction"] = create_action
+        else:
+            equals[f"aws:ResourceTag/{STACK_TAG_KEY}"] = tag_value
+    elif scope in (WILDCARD, ANY) and call.request_tagged:
+        equals[f"aws:RequestTag/{STACK_TAG_KEY}"] = tag_value
+    service_name = call.context_value("service-name:")
+    if service_name is not None:
+        equals["iam:AWSServiceName"] = service_name
+    return {"StringEquals": equals} if equals else {}
 
 
-def wildcard_only_writes(resources: Iterable[RecordedResource]) -> list[dict[str, Any]]:
-    """Write actions named after a wildcard-only type of the plan (logs:PutQueryDefinition), which support only `*`."""
-    wanted = sorted(
-        {
-            (touch.service, touch.iam_type)
-            for resource in resources
-            if resource.custom
-            for touch in RESOURCE_TYPES.get(resource.type, ())
-            if touch.wildcard_only
+_SID_KIND: Final = {EXACT: "Named", GENERATED: "StackTagged", WILDCARD: "NoResourceType", ANY: "AnyOfType"}
+
+
+def statements(instances: Iterable[CallInstance], tag_value: str) -> list[dict[str, Any]]:
+    """Group the grants into statements: same condition and same resources share one statement.
+
+    `ec2:CreateAction` values of one action on one ARN are merged into one list, so tag-on-create for
+    every EC2 type the stack creates is one statement per resource type.
+    """
+    grants: dict[tuple[str, str, str, str | None], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    create_actions: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for instance in instances:
+        if instance.call.action in LEFT_TO_BOOTSTRAP or not instance.call.grant:
+            continue
+        condition = _condition(instance, tag_value)
+        equals = dict(condition.get("StringEquals", {}))
+        create_action = equals.pop("ec2:CreateAction", None)
+        if create_action is not None:
+            create_actions[(instance.call.action, instance.target.arn)].add(create_action)
+            equals["ec2:CreateAction"] = None
+        key = (
+            instance.target.scope,
+            json.dumps(equals, sort_keys=True),
+            instance.call.action,
+            instance.call.why if instance.target.scope == ANY else None,
+        )
+        grants[key][instance.target.arn].add(instance.call.action)
+    merged: dict[tuple[str, str, str | None, tuple[str, ...]], set[str]] = defaultdict(set)
+    for (scope, equals_json, action, why), by_arn in grants.items():
+        # Split by the CreateAction list each ARN needs; other grants have one group.
+        by_values: dict[tuple[str, ...], list[str]] = defaultdict(list)
+        for arn in by_arn:
+            by_values[tuple(sorted(create_actions.get((action, arn), ())))].append(arn)
+        for values, grouped in by_values.items():
+            equals = json.loads(equals_json)
+            if "ec2:CreateAction" in equals:
+                equals["ec2:CreateAction"] = list(values)
+            merged[(scope, json.dumps(equals, sort_keys=True), why, tuple(sorted(grouped)))].add(action)
+    result: list[dict[str, Any]] = []
+    counters: dict[str, int] = defaultdict(int)
+    for (scope, equals_json, why, arns), actions in sorted(merged.items(), key=lambda item: _order(item[0])):
+        kind = _SID_KIND[scope]
+        counters[kind] += 1
+        statement: dict[str, Any] = {
+            "Sid": f"{kind}{counters[kind]}",
+            "Action": sorted(actions),
+            "Resource": list(arns),
         }
-    )
-    statements = []
-    for service, iam_type in wanted:
-        actions = sorted(
-            action
-            for action in get_actions_that_support_wildcard_arns_only(service)
-            if action.partition(":")[2].endswith(iam_type)
-            and any(
-                entry["access_level"] == "Write"
-                for entry in get_action_data(service, action.partition(":")[2]).get(service, [])
-            )
-        )
-        if not actions:
-            raise PermissionsError(f"policy_sentry knows no wildcard-only Write action for {service} {iam_type}")
-        statements.append(
-            {"Sid": f"{service.capitalize()}Write{iam_type}WildcardOnly", "Action": actions, "Resource": ["*"]}
-        )
-    return statements
+        equals = json.loads(equals_json)
+        if equals:
+            statement["Condition"] = {"StringEquals": equals}
+        if why:
+            statement["Reason"] = why
+        result.append(statement)
+    return result
 
 
-def _unique(entries: Iterable[dict[str, str]]) -> list[dict[str, str]]:
-    seen: dict[str, dict[str, str]] = {}
-    for entry in entries:
-        seen.setdefault(json.dumps(entry, sort_keys=True), entry)
-    return [seen[key] for key in sorted(seen)]
-
-
-def build(stack: str) -> dict[str, Any]:
-    """The permissions document for `stack`, from a fresh offline run of the stack program."""
-    try:
-        run = run_program(REPO_ROOT, stack)
-    except PreviewError as exc:
-        raise PermissionsError(f"the stack program did not run: {exc}") from exc
-    region = run.config["aws:region"]
-    tag_value = stack_tag(run.config, stack)
-    found = targets(run.resources, region)
-    deploy, omitted = scope_generated(crud_statements(found, DEPLOY_LEVELS), found, tag_value)
-    creates, _ = wildcard_creates(found, tag_value)
-    preview, _ = scope_generated(crud_statements(found, PREVIEW_LEVELS), found, tag_value)
-    prefix = f"{run.project}-{stack}"
-    return {
-        "generatedBy": f"venv/bin/python -m bootstrap.deploy_grants --stack {stack} (do not edit by hand)",
-        "project": run.project,
-        "stack": stack,
-        "namePrefix": prefix,
-        "stackTag": {"key": STACK_TAG_KEY, "value": tag_value},
-        "resourceTypes": sorted({resource.type for resource in run.resources if resource.custom}),
-        "stackRoles": _stack_roles(run.resources, region),
-        "deploy": deploy + creates + wildcard_only_writes(run.resources),
-        "preview": preview,
-        "omitted": omitted,
-    }
+def _order(key: tuple[str, str, str | None, tuple[str, ...]]) -> tuple[int, str, str, str]:
+    scope, equals_json, why, arns = key
+    return (list(_SID_KIND).index(scope), equals_json, ",".join(arns), why or "")
 
 
 def _stack_roles(resources: Iterable[RecordedResource], region: str) -> list[dict[str, Any]]:
@@ -486,10 +366,71 @@ def _stack_roles(resources: Iterable[RecordedResource], region: str) -> list[dic
     return sorted(roles, key=lambda role: role["arn"])
 
 
+def _check_pass_role(instances: Iterable[CallInstance], roles: Sequence[Mapping[str, Any]]) -> None:
+    """Every iam:PassRole the contract needs is one the bootstrap program's PassRole statement allows."""
+    allowed = {role["arn"]: set(role["services"]) for role in roles}
+    for instance in instances:
+        if instance.call.action != "iam:PassRole":
+            continue
+        service = instance.call.context_value("passed-to:")
+        if instance.target.arn not in allowed or service not in allowed[instance.target.arn]:
+            raise PermissionsError(
+                f"{instance.pulumi_type} {instance.resource_name}: passes {instance.target.arn} to {service}, which is "
+                "not a role of this stack trusted by that service; only the stack's own roles may be passed"
+            )
+
+
 def _as_list(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
     return [item for item in value or [] if isinstance(item, str)]
+
+
+def _not_granted(contracts: Mapping[str, TypeContract], instances: Iterable[CallInstance]) -> list[dict[str, str]]:
+    """Calls the contract records but does not grant, and dependent actions it judged not needed, with reasons."""
+    entries = {
+        (action, why): {"action": action, "why": why}
+        for pulumi_type in {instance.pulumi_type for instance in instances}
+        for action, why in contracts[pulumi_type].not_needed
+    }
+    for instance in instances:
+        if not instance.call.grant and instance.call.why:
+            entries[(instance.call.action, instance.call.why)] = {
+                "action": instance.call.action,
+                "why": instance.call.why,
+            }
+    return [entries[key] for key in sorted(entries)]
+
+
+def build(stack: str, config_overrides: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The permissions document for `stack`, from a fresh offline run of the stack program."""
+    try:
+        contracts = load_contract()
+    except ContractError as exc:
+        raise PermissionsError(str(exc)) from exc
+    try:
+        run = run_program(REPO_ROOT, stack, config_overrides=config_overrides)
+    except PreviewError as exc:
+        raise PermissionsError(f"the stack program did not run: {exc}") from exc
+    region = run.config["aws:region"]
+    tag_value = stack_tag(run.config, stack)
+    instances = call_instances(run.resources, region, contracts)
+    roles = _stack_roles(run.resources, region)
+    _check_pass_role(instances, roles)
+    planned = sorted({resource.type for resource in run.resources if resource.custom})
+    return {
+        "generatedBy": f"venv/bin/python -m bootstrap.deploy_grants --stack {stack} (do not edit by hand)",
+        "contract": CONTRACT_FILE,
+        "project": run.project,
+        "stack": stack,
+        "namePrefix": f"{run.project}-{stack}",
+        "stackTag": {"key": STACK_TAG_KEY, "value": tag_value},
+        "resourceTypes": planned,
+        "stackRoles": roles,
+        "deploy": statements(instances, tag_value),
+        "preview": statements([i for i in instances if i.call.phase == "read"], tag_value),
+        "notGranted": _not_granted(contracts, instances),
+    }
 
 
 def render(document: Mapping[str, Any]) -> str:
@@ -522,6 +463,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"wrote {target}")
     return 0
 
+
+__all__ = ["CONTRACT_PATH", "PermissionsError", "build", "call_instances", "main", "path_for", "render", "stack_tag"]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -52,6 +52,8 @@ _TAG_ON_CREATE: Final = "ec2:createaction"
 """ec2:CreateTags with a positive `ec2:CreateAction` condition tags only the resource that the named Create call is
 creating in the same request (AWS: "Grant permission to tag resources during creation",
 https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/supported-iam-actions-tagging.html)."""
+_CREATED_BY_OTHER_VERBS: Final = {"ec2:allocateaddress": "elastic-ip"}
+"""Creating actions not named Create<Type>: ec2:AllocateAddress creates an Elastic IP (ARN type `elastic-ip`)."""
 _BROAD_MANAGED: Final = frozenset(
     {"administratoraccess", "poweruseraccess", "readonlyaccess", "iamfullaccess", "secretsmanagerreadwrite"}
 )
@@ -144,8 +146,9 @@ def _broad_arns(where: str, statement: Statement, report: Report) -> None:
             continue
         if arn_class.scope is ArnScope.RESOURCE_TYPE and (
             narrowed
-            or all(_same_type(created_type(action), arn_class.resource_type) for action in statement.actions)
+            or all(_same_type(_created(action), arn_class.resource_type) for action in statement.actions)
             or _tags_on_create_only(statement)
+            or _kms_tags_on_create_only(statement, arn_class.resource_type)
         ):
             continue
         report(
@@ -158,6 +161,21 @@ def _broad_arns(where: str, statement: Statement, report: Report) -> None:
 def _same_type(created: str, arn_type: str) -> bool:
     """`nat-gateway` (from ec2:CreateNatGateway) and `natgateway` (the ARN's keyword) name the same type."""
     return bool(created) and created.replace("-", "") == arn_type.replace("-", "")
+
+
+def _created(action: str) -> str:
+    """The type an action creates: `Create<Type>` by AWS's naming, and ec2:AllocateAddress an Elastic IP."""
+    return _CREATED_BY_OTHER_VERBS.get(action.lower()) or created_type(action)
+
+
+def _kms_tags_on_create_only(statement: Statement, arn_type: str) -> bool:
+    """Tags given to kms:CreateKey are authorized as kms:TagResource in an IAM policy that covers at least every key of
+    the account and Region (KMS developer guide, "Controlling access to tags"), pinned here by aws:RequestTag."""
+    return (
+        arn_type == "key"
+        and all(action.lower() == "kms:tagresource" for action in statement.actions)
+        and any(key.startswith("aws:requesttag/") for key in statement.restricting_keys())
+    )
 
 
 def _tags_on_create_only(statement: Statement) -> bool:

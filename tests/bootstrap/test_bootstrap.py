@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,11 @@ STACK_ROLES = {
     f"arn:aws:iam::{ACCOUNT}:role/keyless-ingest-prod-env-rule-exec": "lambda.amazonaws.com",
 }
 TAGGED = {"aws:ResourceTag/keyless-ingest-stack": "prod"}
+TAG_KEYS = {"aws:ResourceTag/keyless-ingest-stack", "aws:RequestTag/keyless-ingest-stack"}
+
+
+def _as_list(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +169,7 @@ def test_pass_role_is_granted_only_on_the_stacks_roles_and_only_to_their_service
 
 
 @pytest.mark.parametrize("component", ["preview", "deploy"])
-def test_neither_role_can_read_the_api_key_although_the_grants_would_allow_it(run, component):
+def test_neither_role_can_read_the_api_key_and_the_guard_denies_it_explicitly(run, component):
     """An explicit Deny beats any Allow (IAM policy evaluation logic). kms:ViaService is the service that calls KMS
     on the caller's behalf (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service)."""
     documents = role_documents(run, component)
@@ -173,9 +179,9 @@ def test_neither_role_can_read_the_api_key_although_the_grants_would_allow_it(ru
     )
     allows_only = [d for d in documents if all(s["Effect"] == "Allow" for s in d["Statement"])]
 
-    # The plan-derived grants alone would let the role read the secret (Read access level on it) ...
-    assert evaluate(allows_only, get_value) == "allow"
-    # ... and the guard's explicit Deny is what stops it, on the secret and on its key through Secrets Manager.
+    # The contract's grants hold no data read at all: the secret's value is not among them ...
+    assert evaluate(allows_only, get_value) == "implicit-deny"
+    # ... and the guard's explicit Deny stops it whatever is granted later, on the secret and on its key.
     assert evaluate(documents, get_value) == "explicit-deny"
     assert evaluate(documents, via_secrets_manager) == "explicit-deny"
 
@@ -223,13 +229,19 @@ def test_the_preview_role_holds_only_read_and_list_actions(run):
 
 
 def test_generated_ids_are_granted_only_through_the_stack_tag(run):
-    for statement in allow_statements(role_documents(run, "deploy")):
-        for arn in statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]:
-            if (arn.endswith("/*") and ":ec2:" in arn) or ":key/*" in arn:
-                keys = set((statement.get("Condition") or {}).get("StringEquals", {}))
-                assert keys & {"aws:ResourceTag/keyless-ingest-stack", "aws:RequestTag/keyless-ingest-stack"}, (
-                    statement["Sid"]
-                )
+    on_generated = [
+        statement
+        for statement in allow_statements(role_documents(run, "deploy"))
+        for arn in _as_list(statement["Resource"])
+        if re.fullmatch(r"arn:aws:(ec2|kms):[^:]+:\d+:[a-z-]+/\*", arn)
+    ]
+    tagged = [s for s in on_generated if TAG_KEYS & set((s.get("Condition") or {}).get("StringEquals", {}))]
+    untagged = {action for s in on_generated if s not in tagged for action in _as_list(s["Action"])}
+
+    # Every grant on a generated id carries the stack tag, on the request (create) or on the resource ...
+    assert untagged == set()
+    # ... and there are many: the prod plan creates a VPC, its subnets, gateways, endpoints and KMS keys.
+    assert len(tagged) >= 20
 
 
 def test_the_bootstrap_program_passes_the_pack_with_the_prod_config(capsys):
@@ -250,3 +262,17 @@ def test_each_role_fits_iams_policy_size_and_attachment_quotas(run, component):
     assert 1 <= len(policies) <= 10
     assert max(len("".join(str(p.inputs["policy"]).split())) for p in policies) <= 6144
     assert len("".join(str(guard.inputs["policy"]).split())) <= 10240
+
+
+def test_the_bootstrap_program_targets_dev_from_its_generated_file():
+    """Issue 16 item 4: dev has its own permissions file; the roles are named for the target stack."""
+    run = run_program(BOOTSTRAP, "prod", config_overrides={"keyless-ingest-bootstrap:targetStack": "dev"})
+
+    names = {role.inputs["name"] for role in of_type(run, "aws:iam/role:Role")}
+    assert names == {"keyless-ingest-ci-dev-deploy", "keyless-ingest-ci-dev-preview"}
+    guard = document(only(run, "aws:iam/rolePolicy:RolePolicy", "deploy-guard"))
+    assert any(
+        statement.get("Resource")
+        == f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:keyless-ingest/dev/weather-api-key-??????"
+        for statement in guard["Statement"]
+    )

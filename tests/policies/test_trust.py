@@ -294,9 +294,25 @@ def test_generated_id_grants_the_bootstrap_needs_are_narrow_enough(pack):
             {"StringEquals": {**tag, "ec2:CreateAction": ["ec2:CreateVpc"]}},
         ),
     ]
+    # ec2:AllocateAddress creates the Elastic IP (ARN type elastic-ip); tags given to kms:CreateKey are authorized as
+    # kms:TagResource on at least every key of the account and Region (KMS developer guide, "Controlling access to
+    # tags"), which only aws:RequestTag can pin.
+    passing += [
+        policy("eip-allocate", ["ec2:AllocateAddress"], arn("ec2", "elastic-ip/*"), {"StringEquals": tag}),
+        policy("kms-tag-on-create", ["kms:TagResource"], arn("kms", "key/*"), {"StringEquals": tag}),
+    ]
     failing = [
         policy("tags-anywhere", ["ec2:CreateTags"], arn("ec2", "vpc/*"), {"StringEquals": tag}),
         policy("nat-and-delete", ["ec2:CreateNatGateway", "ec2:DeleteNatGateway"], arn("ec2", "natgateway/*"), {}),
+        policy("eip-release", ["ec2:AllocateAddress", "ec2:ReleaseAddress"], arn("ec2", "elastic-ip/*"), {}),
+        policy("kms-tag-unpinned", ["kms:TagResource"], arn("kms", "key/*"), {}),
+        policy(
+            "kms-tag-and-delete",
+            ["kms:TagResource", "kms:ScheduleKeyDeletion"],
+            arn("kms", "key/*"),
+            {"StringEquals": tag},
+        ),
+        policy("kms-tag-if-exists", ["kms:TagResource"], arn("kms", "key/*"), {"StringEqualsIfExists": tag}),
     ]
 
     assert {v for v in found(pack, *passing, *failing) if v[0] == "iam-no-broad-resource-arns"} == {

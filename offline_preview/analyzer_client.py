@@ -42,14 +42,11 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from mock_engine.pulumi_internals import analyzer_pb2, analyzer_pb2_grpc, engine_pb2_grpc
 from mock_engine.recorded import RecordedResource
+from offline_preview.errors import PolicyPackError
 
 LEVELS: Final = ("advisory", "mandatory", "remediate", "disabled")
 _CANT_RUN: Final = "can't run policy"
 _STARTUP_TIMEOUT: Final = 60.0
-
-
-class PolicyPackError(Exception):
-    """The pack could not be started, configured or run; the message includes the pack's stderr."""
 
 
 @dataclass(frozen=True)

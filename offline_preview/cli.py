@@ -30,12 +30,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mock_engine.errors import PreviewError
 from mock_engine.invoke_answers import ACCOUNT_ID
 from mock_engine.program_run import ProgramRun, run_under_mocks
 from offline_preview import policy_preview
-from offline_preview.analyzer_client import PolicyPackError
-from offline_preview.program_env import REPO_ROOT, install, run_program
+from offline_preview.errors import PolicyPackError, PreviewError
+from offline_preview.program_env import REPO_ROOT, install, request_for, run, run_program
 from offline_preview.render import diagnostics, render_tree, resources_json, short_type, to_jsonable
 from offline_preview.stack_config import load_stack_config
 
@@ -105,27 +104,39 @@ def read_invoke_answers(path: Path | None) -> dict[str, Mapping[str, Any]]:
 def main(argv: Sequence[str] | None = None) -> int:
     options = build_parser().parse_args(argv)
     try:
+        program_dir = options.program.resolve()
         if options.install:
-            install(options.program.resolve())
-        run = run_program(
-            options.program,
+            install(program_dir)
+        stack_config = load_stack_config(program_dir, options.stack)
+        warning = stack_config.placeholder_warning()
+        if warning:
+            print(warning, file=sys.stderr)
+        request = request_for(
+            program_dir,
             options.stack,
-            first_preview=options.first_preview,
+            options.first_preview,
             invoke_answers=read_invoke_answers(options.invoke_answers),
+            stack_config=stack_config,
         )
+        program_run = run(request, program_dir)
         report = policy_preview.run_policies(
-            options, run.resources, project=run.project, stack=run.stack, stack_config=run.config
+            options,
+            program_run.resources,
+            project=program_run.project,
+            stack=program_run.stack,
+            stack_config=program_run.config,
         )
     except (PreviewError, PolicyPackError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_PROGRAM_ERROR
     if options.json:
-        if run.program_output.strip():
+        if program_run.program_output.strip():
             # stdout is the JSON document alone; what the program printed goes with the other diagnostics.
-            print(diagnostics(run), file=sys.stderr)
-        print(json.dumps({"resources": resources_json(run), **policy_preview.json_fields(report)}, indent=2))
+            print(diagnostics(program_run), file=sys.stderr)
+        document = {"resources": resources_json(program_run), **policy_preview.json_fields(report)}
+        print(json.dumps(document, indent=2))
     else:
-        print(render_tree(run, policy_preview.annotator(report)))
+        print(render_tree(program_run, policy_preview.annotator(report)))
         print(policy_preview.summary(report))
     return policy_preview.exit_code(report, EXIT_OK)
 

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from mock_engine.recorded import RecordedResource
-from offline_preview.analyzer_client import PolicyPackError, PolicyReport, Violation, analyze
+from offline_preview.analyzer_client import PolicyReport, Violation, analyze
+from offline_preview.errors import PolicyPackError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_KEY = "policyConfig"

@@ -76,10 +76,11 @@ def test_stack_config_overrides_project_defaults_and_encodes_non_strings(tmp_pat
         stack_config="config:\n  aws:region: eu-west-1\n  demo:copies: 3\n  tags: [a, b]\n  aws:skipChecks: true\n",
     )
 
-    project, config = load_stack_config(tmp_path, "test")
+    stack = load_stack_config(tmp_path, "test")
 
-    assert project == "demo"
-    assert config == {
+    assert stack.project == "demo"
+    assert stack.secret_keys == frozenset()
+    assert stack.values == {
         "demo:bucketPrefix": "logs",
         "demo:copies": "3",
         "demo:tags": '["a", "b"]',
@@ -91,7 +92,6 @@ def test_stack_config_overrides_project_defaults_and_encodes_non_strings(tmp_pat
 @pytest.mark.parametrize(
     ("stack_config", "message"),
     [
-        ("config:\n  demo:token:\n    secure: v1:abc\n", "demo:token is an encrypted secret"),
         ("config: [1, 2]\n", "'config' must be a mapping"),
         ("config: {a: [\n", "not valid YAML"),
     ],
@@ -103,12 +103,9 @@ def test_unusable_stack_config_is_rejected_with_the_reason(tmp_path, stack_confi
         load_stack_config(tmp_path, "test")
 
 
-def test_missing_stack_file_and_missing_project_file_are_named(tmp_path):
+def test_a_missing_project_file_is_named(tmp_path):
     with pytest.raises(PreviewError, match=r"no Pulumi\.yaml"):
         load_stack_config(tmp_path, "test")
-    write_program(tmp_path)
-    with pytest.raises(PreviewError, match=r"Pulumi.prod.yaml: no such stack config"):
-        load_stack_config(tmp_path, "prod")
 
 
 def test_a_program_runs_with_parents_dependencies_and_plausible_outputs(tmp_path):
@@ -151,7 +148,9 @@ def test_program_errors_carry_the_programs_own_message(tmp_path):
     assert str(caught.value) == "demo:copies must be at least 1"
 
 
-def test_a_missing_region_is_reported(tmp_path):
+def test_a_missing_region_is_reported(tmp_path, monkeypatch):
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     write_program(tmp_path, stack_config="config: {}\n")
 
     with pytest.raises(PreviewError, match="aws:region is not set for stack test"):

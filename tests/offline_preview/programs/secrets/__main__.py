@@ -10,7 +10,7 @@ import pulumi_aws as aws
 password = pulumi.Output.secret("hunter" + "2-" + "sekrit")
 bucket = aws.s3.Bucket("data")
 # Unknown at a first preview (the bucket's ARN is computed), and secret.
-unknown_secret = pulumi.Output.secret(bucket.arn.apply(lambda arn: arn + "/password"))
+unknown_secret: pulumi.Output[str] = pulumi.Output.secret(bucket.arn.apply(lambda arn: arn + "/password"))
 
 aws.ssm.Parameter("password", type="SecureString", value=password)
 aws.ssm.Parameter("derived", type="SecureString", value=unknown_secret)

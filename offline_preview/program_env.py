@@ -151,7 +151,8 @@ def install(program_dir: Path) -> Path | None:
     if venv is None:
         return None
     if env.toolchain == "uv":
-        uv = shutil.which("uv")
+        # On PATH as the CLI looks for it, else beside this interpreter (where `pip install uv` puts it).
+        uv = shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
         if uv is None:
             # The CLI's message (sdk/python/toolchain/uv.go, newUv).
             raise PreviewError("Could not find `uv` executable. Install uv and make sure it is in your PATH.")

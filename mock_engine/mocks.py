@@ -168,6 +168,7 @@ class RecordingMonitor(pulumi_internals.MockMonitor):
                 property_dependencies={prop: tuple(deps.urns) for prop, deps in request.propertyDependencies.items()},
                 provider=request.provider,
                 custom=request.custom,
+                remote=request.remote,
             )
         )
         return response

@@ -263,6 +263,7 @@ def run_to_json(run: ProgramRun) -> dict[str, Any]:
                 "property_dependencies": {key: list(urns) for key, urns in r.property_dependencies.items()},
                 "provider": r.provider,
                 "custom": r.custom,
+                "remote": r.remote,
             }
             for r in run.resources
         ],
@@ -282,6 +283,7 @@ def run_from_json(document: Mapping[str, Any]) -> ProgramRun:
             property_dependencies={key: tuple(urns) for key, urns in r["property_dependencies"].items()},
             provider=r["provider"],
             custom=r["custom"],
+            remote=r["remote"],
         )
         for r in document["resources"]
     ]

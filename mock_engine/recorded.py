@@ -68,3 +68,6 @@ class RecordedResource:
     provider: str = ""
     custom: bool = True
     """False for component resources, which own no cloud state."""
+    remote: bool = False
+    """A component implemented by a provider plugin (awsx, eks: `remote=True`): its children are made by the plugin,
+    which the offline preview does not run, so they are neither previewed nor judged by the pack."""

@@ -26,13 +26,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from mock_engine.invoke_answers import ACCOUNT_ID
 from mock_engine.program_run import ProgramRun, run_under_mocks
-from offline_preview import policy_preview
+from mock_engine.recorded import RecordedResource
+from offline_preview import policy_preview, remote_components
 from offline_preview.errors import PolicyPackError, PreviewError
 from offline_preview.program_env import REPO_ROOT, install, request_for, run, run_program
 from offline_preview.render import diagnostics, render_tree, resources_json, short_type, to_jsonable
@@ -126,6 +127,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             stack=program_run.stack,
             stack_config=program_run.config,
         )
+        remote = remote_components.find(program_run.resources)
+        enforcement = None
+        if report is not None and remote:
+            used = policy_preview.policy_config(
+                options.policy_config, program_run.project, program_run.config, program_dir
+            )
+            enforcement = remote_components.level(used)
     except (PreviewError, PolicyPackError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_PROGRAM_ERROR
@@ -133,12 +141,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         if program_run.program_output.strip():
             # stdout is the JSON document alone; what the program printed goes with the other diagnostics.
             print(diagnostics(program_run), file=sys.stderr)
-        document = {"resources": resources_json(program_run), **policy_preview.json_fields(report)}
+        document = {
+            "resources": resources_json(program_run),
+            **policy_preview.json_fields(report),
+            **remote_components.json_fields(remote, enforcement),
+        }
         print(json.dumps(document, indent=2))
     else:
-        print(render_tree(program_run, policy_preview.annotator(report)))
-        print(policy_preview.summary(report))
+        print(render_tree(program_run, _with_remote_notes(policy_preview.annotator(report), remote, enforcement)))
+        print(policy_preview.summary(report) + remote_components.summary(remote, enforcement))
+    if enforcement == "mandatory":
+        return policy_preview.EXIT_MANDATORY
     return policy_preview.exit_code(report, EXIT_OK)
+
+
+def _with_remote_notes(
+    annotate: Callable[[RecordedResource], Sequence[str]] | None,
+    remote: Sequence[remote_components.RemoteComponent],
+    enforcement: str | None,
+) -> Callable[[RecordedResource], Sequence[str]] | None:
+    """The pack's lines under each resource, and under a remote component what the preview could not see in it."""
+    if not remote:
+        return annotate
+    prefix = f"{enforcement}: [{remote_components.NAME}] " if enforcement else ""
+    notes = {component.urn: f"{prefix}{component.note()}" for component in remote}
+
+    def lines(resource: RecordedResource) -> Sequence[str]:
+        base = list(annotate(resource)) if annotate else []
+        return [*base, notes[resource.urn]] if resource.urn in notes else base
+
+    return lines
 
 
 if __name__ == "__main__":

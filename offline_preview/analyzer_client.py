@@ -373,10 +373,18 @@ def analyze(
     dry_run: bool = True,
     stack_config: Mapping[str, str] | None = None,
     base_dir: Path | None = None,
+    python: str | None = None,
 ) -> PolicyReport:
-    """One preview's policy run: start the pack, configure it, Analyze each resource, AnalyzeStack once, stop."""
+    """One preview's policy run: start the pack, configure it, Analyze each resource, AnalyzeStack once, stop.
+    `python` is the interpreter to run it with (default: this one)."""
     with PackProcess(
-        pack_dir, project, stack, dry_run, dict(stack_config or {}), base_dir=base_dir or Path.cwd()
+        pack_dir,
+        project,
+        stack,
+        dry_run,
+        dict(stack_config or {}),
+        python=python or sys.executable,
+        base_dir=base_dir or Path.cwd(),
     ) as pack:
         return run_pack(pack, resources, policy_config)
 

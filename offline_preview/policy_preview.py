@@ -15,6 +15,7 @@ from typing import Any
 from mock_engine.recorded import RecordedResource
 from offline_preview.analyzer_client import PolicyReport, Violation, analyze
 from offline_preview.errors import PolicyPackError
+from offline_preview.program_env import pack_python
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_KEY = "policyConfig"
@@ -83,6 +84,7 @@ def run_policies(
         stack=stack,
         stack_config=stack_config,
         base_dir=program_dir,
+        python=pack_python(options.policy_pack),
     )
 
 

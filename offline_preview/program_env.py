@@ -43,6 +43,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+import yaml
+
 from mock_engine.program_run import ProgramRun, RunRequest, run_entry_point, run_from_json
 from offline_preview.errors import PreviewError
 from offline_preview.stack_config import StackConfig, load_project, load_stack_config
@@ -91,6 +93,29 @@ def environment(program_dir: Path) -> Environment:
 def virtualenv_dir(program_dir: Path) -> Path | None:
     """The virtualenv the project's Pulumi.yaml names, or None (run with this interpreter)."""
     return environment(program_dir).virtualenv
+
+
+def pack_python(pack_dir: Path) -> str:
+    """The interpreter the CLI runs a Python policy pack with: the one in the virtualenv `PulumiPolicy.yaml` names
+    (`runtime.options.virtualenv`, relative to the pack), as for a program.
+
+    When that virtualenv does not exist the CLI refuses to run the pack (it asks for `pulumi install`); the preview
+    runs it with this interpreter instead, so that `make preview` works from this project's single venv.
+    tests/offline_preview/test_pack_requirements.py checks that the pack's own requirements.txt provides every module
+    it imports, which is what running it in that virtualenv would prove.
+    """
+    policy_file = pack_dir / "PulumiPolicy.yaml"
+    try:
+        document = yaml.safe_load(policy_file.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return sys.executable
+    runtime = document.get("runtime") if isinstance(document, dict) else None
+    options = runtime.get("options") if isinstance(runtime, dict) else None
+    virtualenv = options.get("virtualenv") if isinstance(options, dict) else None
+    if not isinstance(virtualenv, str) or not virtualenv:
+        return sys.executable
+    python = _interpreter((pack_dir / virtualenv).resolve())
+    return str(python) if python.is_file() else sys.executable
 
 
 def _search_up(start: Path, name: str) -> Path | None:

@@ -33,9 +33,10 @@ from typing import Any
 from mock_engine.invoke_answers import ACCOUNT_ID
 from mock_engine.program_run import ProgramRun, run_under_mocks
 from mock_engine.recorded import RecordedResource
-from offline_preview import policy_preview, remote_components
+from offline_preview import pack_start, policy_preview, remote_components
+from offline_preview.analyzer_client import PackProcess
 from offline_preview.errors import PolicyPackError, PreviewError
-from offline_preview.program_env import REPO_ROOT, install, request_for, run, run_program
+from offline_preview.program_env import REPO_ROOT, install, pack_python, request_for, run, run_program
 from offline_preview.render import diagnostics, render_tree, resources_json, short_type, to_jsonable
 from offline_preview.stack_config import load_stack_config
 
@@ -119,14 +120,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             invoke_answers=read_invoke_answers(options.invoke_answers),
             stack_config=stack_config,
         )
-        program_run = run(request, program_dir)
-        report = policy_preview.run_policies(
-            options,
-            program_run.resources,
-            project=program_run.project,
-            stack=program_run.stack,
-            stack_config=program_run.config,
-        )
+        starting = None
+        if not options.no_policy:
+            starting = pack_start.start(
+                PackProcess(
+                    options.policy_pack,
+                    request.project,
+                    request.stack,
+                    True,
+                    dict(request.config),
+                    python=pack_python(options.policy_pack),
+                    base_dir=program_dir,
+                )
+            )
+        try:
+            program_run = run(request, program_dir)
+            report = policy_preview.run_policies(
+                options,
+                program_run.resources,
+                project=program_run.project,
+                stack=program_run.stack,
+                stack_config=program_run.config,
+                pack=starting.result() if starting is not None else None,
+            )
+        finally:
+            pack_start.close(starting)
         remote = remote_components.find(program_run.resources)
         enforcement = None
         if report is not None and remote:

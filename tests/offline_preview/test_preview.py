@@ -222,3 +222,24 @@ def test_a_bug_in_the_program_shows_where_it_happened(tmp_path, capsys):
 )
 def test_types_are_shown_as_pulumi_preview_shows_them(token, shown):
     assert short_type(token) == shown
+
+
+def test_the_pack_started_beside_a_failing_program_is_stopped(tmp_path, monkeypatch):
+    """The pack starts while the program runs (offline_preview.pack_start); a failing program must not leave it
+    running."""
+    from offline_preview.analyzer_client import PackProcess
+
+    closed: list[PackProcess] = []
+    original = PackProcess.close
+
+    def close(pack: PackProcess) -> None:
+        closed.append(pack)
+        original(pack)
+
+    monkeypatch.setattr(PackProcess, "close", close)
+    write_program(tmp_path, program="import pulumi\nraise pulumi.RunError('broken on purpose')\n")
+
+    assert main(["--program", str(tmp_path), "--stack", "test"]) == EXIT_PROGRAM_ERROR
+
+    assert len(closed) == 1
+    assert closed[0].pack_dir == ROOT / "policies"

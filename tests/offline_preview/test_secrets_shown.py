@@ -19,6 +19,7 @@ from offline_preview.render import to_jsonable
 
 PROGRAM = Path(__file__).parent / "programs" / "secrets"
 VALUE = "hunter" + "2-" + "sekrit"
+DB_PASSWORD = "plain" + "-text-" + "input"
 
 
 @pytest.mark.parametrize("first_preview", [False, True])
@@ -30,10 +31,13 @@ def test_the_tree_shows_secret_exports_as_secret_and_no_value_anywhere(capsys, f
     out = capsys.readouterr().out
     assert code == EXIT_OK
     assert VALUE not in out
+    assert DB_PASSWORD not in out
     assert SPECIAL_SECRET_SIG not in out
     outputs = out.split("Outputs:")[1].split("Resources:")[0]
     shown = dict(line.split(":", 1) for line in outputs.strip().splitlines())
     assert {name.strip(): value.strip() for name, value in shown.items() if name.strip() != "bucket"} == {
+        "accessKeySecret": "[secret]",
+        "dbPassword": "[secret]",
         "derived": "[secret]",
         "nested": "[secret]",
         "pw": "[secret]",

@@ -26,7 +26,21 @@ aws.iam.Policy(
         )
     ),
 )
+# A plain input the provider declares a secret output (additional_secret_outputs=["password", ...]).
+database = aws.rds.Instance(
+    "db",
+    engine="postgres",
+    instance_class="db.t3.micro",
+    allocated_storage=20,
+    username="app",
+    password="plain" + "-text-" + "input",
+    skip_final_snapshot=True,
+)
+# An output the provider computes and declares secret: unknown at preview, and secret (RandomPassword's `result`).
+access_key = aws.iam.AccessKey("deploy", user="deployer")
 pulumi.export("pw", password)
+pulumi.export("accessKeySecret", access_key.secret)
+pulumi.export("dbPassword", database.password)
 pulumi.export("derived", unknown_secret)
 pulumi.export("nested", {"inner": password, "plain": "visible"})
 pulumi.export("bucket", bucket.bucket)

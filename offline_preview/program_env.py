@@ -24,10 +24,12 @@ virtualenv's interpreter (`python -m mock_engine.program_run REQUEST RESULT`, th
 own pinned `pulumi_aws`, `pulumi_random` or `pulumi_awsx` are the ones imported; the run comes back as JSON. The policy
 pack runs in its own process either way.
 
-The region the mocks answer in is the stack's `aws:region`, else `AWS_REGION`, else `AWS_DEFAULT_REGION`, the order the
-AWS provider reads them in (pulumi-aws installation & configuration: "aws:region ... can be set with the AWS_REGION or
-AWS_DEFAULT_REGION environment variables"; terraform-provider-aws's `region` argument: "can also be sourced from the
-AWS_REGION and AWS_DEFAULT_REGION environment variables"). The program's config is left as the CLI would hand it.
+The region the mocks answer in is the stack's `aws:region`, else `AWS_REGION`, else `AWS_DEFAULT_REGION`, as the AWS
+provider resolves it: provider configuration first, then the environment ("The Region can be set using the AWS_REGION
+or AWS_DEFAULT_REGION environment variables", hashicorp/terraform-provider-aws `website/docs/index.html.markdown`,
+which pulumi-aws wraps; pulumi/pulumi-aws `docs/installation-configuration.md` shows `export AWS_REGION=...` with
+`pulumi config set aws:region` as the alternative), AWS_REGION before AWS_DEFAULT_REGION as the AWS SDKs order them.
+The program's config is left as the CLI would hand it.
 """
 
 from __future__ import annotations

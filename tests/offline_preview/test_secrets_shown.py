@@ -6,6 +6,9 @@ and a secret built from a value unknown at a first preview (a computed ARN, as R
 """
 
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -92,3 +95,28 @@ def test_reveal_removes_every_secret_marker_and_says_whether_there_was_one():
     assert reveal({"a": [1]}) == ({"a": [1]}, False)
     assert secret("x") == {SPECIAL_SIG_KEY: SPECIAL_SECRET_SIG, "value": "x"}
     assert to_jsonable({"k": secret("x"), "u": UNKNOWN}) == {"k": "[secret]", "u": "<unknown>"}
+
+
+def test_secrets_stay_secret_when_the_program_runs_in_its_own_virtualenv(tmp_path, capsys):
+    """The run comes back from the program's interpreter as JSON (mock_engine.program_run); secrets keep their mark."""
+    program = shutil.copytree(PROGRAM, tmp_path / "secrets")
+    project_file = program / "Pulumi.yaml"
+    project_file.write_text(
+        project_file.read_text().replace(
+            "runtime: python\n", "runtime:\n  name: python\n  options:\n    virtualenv: venv\n"
+        )
+    )
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(program / "venv")], check=True)
+    site_packages = next((program / "venv" / "lib").glob("python3*/site-packages"))
+    (site_packages / "shared.pth").write_text(next(p for p in sys.path if p.endswith("site-packages")) + "\n")
+
+    run = run_program(program, "test", first_preview=True)
+    assert main(["--program", str(program), "--stack", "test", "--no-policy", "--json"]) == EXIT_OK
+
+    assert run.outputs["pw"] == secret(VALUE)
+    assert is_secret(run.outputs["derived"])
+    assert run.outputs["derived"]["value"] is UNKNOWN
+    out = capsys.readouterr().out
+    assert VALUE not in out
+    inputs = {r["name"]: r["inputs"] for r in json.loads(out)["resources"]}
+    assert inputs["password"] == {"type": "SecureString", "value": "[secret]"}

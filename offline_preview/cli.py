@@ -12,8 +12,10 @@ would. Nothing reaches AWS or the Pulumi service.
 The keyless-guard policy pack then analyses every resource through the Pulumi Analyzer protocol
 (offline_preview.analyzer_client) and its diagnostics are shown under their resources (offline_preview.policy_preview).
 
-Exit codes: 0 the program ran and no mandatory policy failed, 1 a mandatory policy violation, 2 the program (or its
-config, or the policy pack) failed; its own error message is shown.
+Exit codes: 0 the program ran and no mandatory policy failed, 1 a mandatory policy violation (or a component built by
+a provider plugin, which the pack could not look inside, where the stack's policy config makes that mandatory:
+offline_preview.remote_components), 2 the program (or its config, or the policy pack) failed; its own error message
+is shown.
 
 This module is the command line only. The parts: offline_preview.stack_config (Pulumi.yaml and stack config),
 offline_preview.program_env (which interpreter, --install), mock_engine.program_run (the run under mocks),

@@ -29,11 +29,12 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 from mock_engine.invoke_answers import ACCOUNT_ID
-from mock_engine.program_run import ProgramRun, run_under_mocks
+from mock_engine.program_run import ProgramRun, RunRequest, run_under_mocks
 from mock_engine.recorded import RecordedResource
 from offline_preview import pack_start, policy_preview, remote_components
 from offline_preview.analyzer_client import PackProcess
@@ -122,19 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             invoke_answers=read_invoke_answers(options.invoke_answers),
             stack_config=stack_config,
         )
-        starting = None
-        if not options.no_policy:
-            starting = pack_start.start(
-                PackProcess(
-                    options.policy_pack,
-                    request.project,
-                    request.stack,
-                    True,
-                    dict(request.config),
-                    python=pack_python(options.policy_pack),
-                    base_dir=program_dir,
-                )
-            )
+        starting = None if options.no_policy else _start_pack(options, request, program_dir)
         try:
             program_run = run(request, program_dir)
             report = policy_preview.run_policies(
@@ -150,10 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         remote = remote_components.find(program_run.resources)
         enforcement = None
         if report is not None and remote:
-            used = policy_preview.policy_config(
-                options.policy_config, program_run.project, program_run.config, program_dir
-            )
-            enforcement = remote_components.level(used)
+            config = policy_preview.policy_config(options.policy_config, request.project, request.config, program_dir)
+            enforcement = remote_components.level(config)
     except (PreviewError, PolicyPackError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_PROGRAM_ERROR
@@ -173,6 +160,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if enforcement == "mandatory":
         return policy_preview.EXIT_MANDATORY
     return policy_preview.exit_code(report, EXIT_OK)
+
+
+def _start_pack(options: argparse.Namespace, request: RunRequest, program_dir: Path) -> Future[PackProcess]:
+    """The pack, started while the program runs (offline_preview.pack_start), in the interpreter the CLI would use."""
+    pack = PackProcess(
+        options.policy_pack,
+        request.project,
+        request.stack,
+        True,
+        dict(request.config),
+        python=pack_python(options.policy_pack),
+        base_dir=program_dir,
+    )
+    return pack_start.start(pack)
 
 
 def _with_remote_notes(

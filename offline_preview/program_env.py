@@ -87,7 +87,7 @@ def environment(program_dir: Path) -> Environment:
     if toolchain == "uv":
         project_dir = _search_up(program_dir, "uv.lock") or _search_up(program_dir, "pyproject.toml") or program_dir
         if not virtualenv:
-            return Environment("uv", (project_dir / os.environ.get("UV_PROJECT_ENVIRONMENT", ".venv")), project_dir)
+            return Environment("uv", (project_dir / (os.environ.get("UV_PROJECT_ENVIRONMENT") or ".venv")), project_dir)
         return Environment("uv", (program_dir / virtualenv).resolve(), project_dir)
     return Environment("pip", (program_dir / virtualenv).resolve() if virtualenv else None, program_dir)
 

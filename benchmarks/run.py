@@ -16,6 +16,7 @@ BENCHMARKS = (
     "benchmarks.policy_pack_bench",
     "benchmarks.code_scan_bench",
     "benchmarks.detector_precision",
+    "benchmarks.preview_bench",
 )
 
 

@@ -1,4 +1,4 @@
-"""The one error type of the offline preview (offline_preview.cli and the modules it is built from)."""
+"""The one error type of mock_engine: a program that cannot run under mocks (offline_preview.errors re-exports it)."""
 
 
 class PreviewError(Exception):

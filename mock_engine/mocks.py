@@ -154,6 +154,7 @@ class RecordingMonitor(pulumi_internals.MockMonitor):
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type == STACK_TYPE:
             return response
+        mark_secret_outputs(response.object, request.additionalSecretOutputs)
         registration = self.resources[response.urn]
         inputs = pulumi_internals.deserialize_properties(request.object)
         self.recorded.append(
@@ -168,9 +169,34 @@ class RecordingMonitor(pulumi_internals.MockMonitor):
                 property_dependencies={prop: tuple(deps.urns) for prop, deps in request.propertyDependencies.items()},
                 provider=request.provider,
                 custom=request.custom,
+                remote=request.remote,
             )
         )
         return response
+
+
+def mark_secret_outputs(state: Any, names: Any) -> None:
+    """Mark the outputs a resource declares secret (`additional_secret_outputs`: an RDS instance's `password`, an
+    access key's `secret`) as secrets in the registration's response, as the engine does after the provider answers
+    (pulumi/pulumi `pkg/resource/deploy/step_executor.go`: `newState.Outputs[k] = resource.MakeSecret(v)`). The SDK
+    also marks the ones it gets back; an output the mock did not return stands for one the provider returns unknown at
+    preview (RandomPassword's `result`, an access key's `secret`), which the real preview shows as `[secret]`, and
+    which without this would show as an unknown that is not secret."""
+    fields = state.fields
+    for name in names:
+        wrapped = type(state)()
+        wrapped.fields[pulumi_internals.SECRET_SIG_KEY].string_value = pulumi_internals.SECRET_SIG
+        if name in fields:
+            current = fields[name]
+            already = current.WhichOneof("kind") == "struct_value" and current.struct_value.fields.get(
+                pulumi_internals.SECRET_SIG_KEY
+            )
+            if already:
+                continue
+            wrapped.fields["value"].CopyFrom(current)
+        else:
+            wrapped.fields["value"].string_value = pulumi_internals.WIRE_UNKNOWN
+        fields[name].struct_value.CopyFrom(wrapped)
 
 
 def unknowns_as_marker(value: Any) -> Any:

@@ -27,7 +27,7 @@ from mock_engine import pulumi_internals
 from mock_engine.errors import PreviewError
 from mock_engine.mocks import STACK_TYPE, PreviewMocks, RecordingMonitor
 from mock_engine.origins import ConstructionSites
-from mock_engine.recorded import UNKNOWN, RecordedResource
+from mock_engine.recorded import UNKNOWN, RecordedResource, secret
 
 
 class _DiagnosticsHandler(logging.Handler):
@@ -65,6 +65,54 @@ class ProgramRun:
         return self.resources[0].urn
 
 
+@dataclass(frozen=True)
+class RunRequest:
+    """One program run's parameters: what the CLI would hand the program, and how the mocks answer.
+
+    It travels as JSON to a program's own interpreter (`to_json`/`from_json`), so it holds only plain values.
+    """
+
+    project: str
+    stack: str
+    config: Mapping[str, str]
+    """`namespace:key` -> string, as the CLI hands it to a program."""
+    region: str
+    """The AWS region the mocks answer in (the stack's aws:region, else the environment's, as the provider reads it)."""
+    secret_keys: frozenset[str] = frozenset()
+    """Config keys whose values are secrets (`Config.require_secret` and `get` return them as secret outputs)."""
+    first_preview: bool = False
+    """As in the first preview of a new stack: computed outputs (ids, ARNs) are unknown."""
+    invoke_answers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Extra or overriding invoke results, token -> camelCase fields (mock_engine.invoke_answers)."""
+    program_dir: str = ""
+    """The program's directory (its `__main__.py`), or "" for a function run by `run_body`."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "project": self.project,
+            "stack": self.stack,
+            "config": dict(self.config),
+            "region": self.region,
+            "secret_keys": sorted(self.secret_keys),
+            "first_preview": self.first_preview,
+            "invoke_answers": {token: dict(fields) for token, fields in self.invoke_answers.items()},
+            "program_dir": self.program_dir,
+        }
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any]) -> RunRequest:
+        return cls(
+            project=document["project"],
+            stack=document["stack"],
+            config=document["config"],
+            region=document["region"],
+            secret_keys=frozenset(document["secret_keys"]),
+            first_preview=document["first_preview"],
+            invoke_answers=document["invoke_answers"],
+            program_dir=document["program_dir"],
+        )
+
+
 def run_under_mocks(
     body: Callable[[], object],
     *,
@@ -75,20 +123,33 @@ def run_under_mocks(
     invoke_answers: Mapping[str, Mapping[str, Any]] | None = None,
     source_root: Path | None = None,
 ) -> ProgramRun:
-    """Run `body` (a program, or a test that builds components) as a Pulumi program under PreviewMocks.
+    """Run `body` (a test that builds components) under PreviewMocks, in the region `config` sets.
 
     With `source_root`, each resource also records where code under that directory constructed it (`sites`).
     """
     region = config.get("aws:region")
     if not region:
         raise PreviewError(f"aws:region is not set for stack {stack} (pulumi config set aws:region <region>)")
-    stack_urn = f"urn:pulumi:{stack}::{project}::{STACK_TYPE}::{project}-{stack}"
-    mocks = PreviewMocks(region, first_preview=first_preview, invoke_answers=invoke_answers)
+    request = RunRequest(
+        project, stack, config, region, first_preview=first_preview, invoke_answers=invoke_answers or {}
+    )
+    return run_body(body, request, source_root=source_root)
+
+
+def run_body(body: Callable[[], object], request: RunRequest, *, source_root: Path | None = None) -> ProgramRun:
+    """Run `body` (a program, or a test that builds components) as a Pulumi program under PreviewMocks.
+
+    With `source_root`, each resource also records where code under that directory constructed it (`sites`).
+    """
+    stack_urn = f"urn:pulumi:{request.stack}::{request.project}::{STACK_TYPE}::{request.project}-{request.stack}"
+    mocks = PreviewMocks(request.region, first_preview=request.first_preview, invoke_answers=request.invoke_answers)
     monitor = RecordingMonitor(mocks, stack_urn)
     # A fresh root stack and settings per run, so one process can preview several programs in turn.
     pulumi_internals.reset_runtime()
-    pulumi.runtime.set_all_config(dict(config), [])
-    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=True, monitor=monitor, logger=PROGRAM_LOG)
+    pulumi.runtime.set_all_config(dict(request.config), sorted(request.secret_keys))
+    pulumi.runtime.set_mocks(
+        mocks, project=request.project, stack=request.stack, preview=True, monitor=monitor, logger=PROGRAM_LOG
+    )
 
     exports: dict[str, pulumi.Output[Any]] = {}
     sites = ConstructionSites(source_root) if source_root is not None else None
@@ -110,38 +171,29 @@ def run_under_mocks(
         raise PreviewError(_program_error(exc)) from exc
 
     stack_record = RecordedResource(
-        urn=stack_urn, type=STACK_TYPE, name=f"{project}-{stack}", parent=None, inputs={}, outputs={}, custom=False
+        urn=stack_urn,
+        type=STACK_TYPE,
+        name=f"{request.project}-{request.stack}",
+        parent=None,
+        inputs={},
+        outputs={},
+        custom=False,
     )
     recorded = [dataclasses.replace(r, sites=where[r.urn]) if r.urn in where else r for r in monitor.recorded]
-    return ProgramRun(project, stack, dict(config), [stack_record, *recorded], outputs)
+    return ProgramRun(request.project, request.stack, dict(request.config), [stack_record, *recorded], outputs)
 
 
-def run_entry_point(
-    program_dir: Path,
-    *,
-    project: str,
-    stack: str,
-    config: Mapping[str, str],
-    first_preview: bool = False,
-    invoke_answers: Mapping[str, Mapping[str, Any]] | None = None,
-) -> ProgramRun:
-    """Run `program_dir/__main__.py` as the CLI's language host does: DIR as the working directory and first on
-    `sys.path`, the program's stdout captured (it must not mix with --json)."""
+def run_entry_point(request: RunRequest) -> ProgramRun:
+    """Run `request.program_dir/__main__.py` as the CLI's language host does: DIR as the working directory and first
+    on `sys.path`, the program's stdout captured (it must not mix with --json)."""
+    program_dir = Path(request.program_dir)
     entry = program_dir / "__main__.py"
     if not entry.is_file():
         raise PreviewError(f"{entry}: the program has no __main__.py")
     printed = io.StringIO()
     with _inside(program_dir), contextlib.redirect_stdout(printed):
         try:
-            run = run_under_mocks(
-                lambda: runpy.run_path(str(entry), run_name="__main__"),
-                project=project,
-                stack=stack,
-                config=config,
-                first_preview=first_preview,
-                invoke_answers=invoke_answers,
-                source_root=program_dir,
-            )
+            run = run_body(lambda: runpy.run_path(str(entry), run_name="__main__"), request, source_root=program_dir)
         except PreviewError as exc:
             raise PreviewError(_with_output(str(exc), printed.getvalue())) from exc
     return ProgramRun(run.project, run.stack, run.config, run.resources, run.outputs, printed.getvalue())
@@ -165,8 +217,11 @@ def _with_output(message: str, printed: str) -> str:
 
 
 def _resolve(output: pulumi.Output[Any]) -> Any:
+    """An export's value, UNKNOWN when a preview cannot know it, marked secret when it is one (render shows
+    `[secret]` for it, as `pulumi preview` does)."""
     known = pulumi_internals.sync_await(output.is_known())
-    return pulumi_internals.sync_await(output.future()) if known else UNKNOWN
+    value = pulumi_internals.sync_await(output.future()) if known else UNKNOWN
+    return secret(value) if pulumi_internals.sync_await(output.is_secret()) else value
 
 
 def _program_error(exc: BaseException) -> str:
@@ -242,6 +297,7 @@ def run_to_json(run: ProgramRun) -> dict[str, Any]:
                 "provider": r.provider,
                 "custom": r.custom,
                 "sites": [list(site) for site in r.sites],
+                "remote": r.remote,
             }
             for r in run.resources
         ],
@@ -262,6 +318,7 @@ def run_from_json(document: Mapping[str, Any]) -> ProgramRun:
             provider=r["provider"],
             custom=r["custom"],
             sites=tuple((str(path), int(line)) for path, line in r.get("sites", ())),
+            remote=r["remote"],
         )
         for r in document["resources"]
     ]
@@ -277,16 +334,9 @@ def run_from_json(document: Mapping[str, Any]) -> ProgramRun:
 
 def main(argv: list[str]) -> int:
     """`python -m mock_engine.program_run REQUEST RESULT`: run the program the request names, write the run or error."""
-    request = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    request = RunRequest.from_json(json.loads(Path(argv[0]).read_text(encoding="utf-8")))
     try:
-        run = run_entry_point(
-            Path(request["program_dir"]),
-            project=request["project"],
-            stack=request["stack"],
-            config=request["config"],
-            first_preview=request["first_preview"],
-            invoke_answers=request["invoke_answers"],
-        )
+        run = run_entry_point(request)
         result: dict[str, Any] = {"run": run_to_json(run)}
     except PreviewError as exc:
         result = {"error": str(exc)}

@@ -27,9 +27,17 @@ T = TypeVar("T")
 WIRE_UNKNOWN: str = rpc.UNKNOWN
 """The sentinel string an unknown value travels as on the wire (rpc.UNKNOWN)."""
 
+SECRET_SIG_KEY: str = rpc._special_sig_key
+SECRET_SIG: str = rpc._special_secret_sig
+"""A secret travels as `{SECRET_SIG_KEY: SECRET_SIG, "value": <plain value>}` (the wire's secret signature, which
+`rpc.deserialize_properties` keeps as that dict). pulumi_policy reads the same signature (`pulumi_policy.deserialize`).
+"""
+
 # The Analyzer protocol's generated stubs, which the Pulumi CLI uses to drive a policy pack
 # (offline_preview.analyzer_client drives the pack the same way). They ship inside the SDK's private runtime package.
 __all__ = [
+    "SECRET_SIG",
+    "SECRET_SIG_KEY",
     "WIRE_UNKNOWN",
     "MockMonitor",
     "analyzer_pb2",

@@ -17,6 +17,7 @@ from collections import abc
 from typing import Any
 
 from mock_engine import pulumi_internals
+from mock_engine.recorded import reveal, secret
 
 
 def _snake(name: str) -> str:
@@ -64,13 +65,19 @@ def shape(value: Any, declared: Any) -> Any:
     """`value` converted to the declared output type where a provider would convert it, else unchanged.
 
     An object or list where a string is declared becomes its JSON (policy documents); lists, maps and nested output
-    types are shaped item by item. Unknowns, assets and values of the right type pass through.
+    types are shaped item by item. Unknowns, assets and values of the right type pass through. A value with a secret
+    inside is shaped from its plain value and comes back secret as a whole, as the engine marks the output of a secret
+    input (never the SDK's secret wrapper turned into text, which would carry the value).
     """
+    plain, was_secret = reveal(value)
+    if was_secret:
+        return secret(shape(plain, declared))
     declared = pulumi_internals.unwrap_type(declared)
     if value is None or pulumi_internals.is_unknown(value):
         return value
     if declared is str:
-        return json.dumps(value) if isinstance(value, dict | list) else value
+        # An unknown inside travels as the wire's unknown text, as one given as the sentinel string already does.
+        return json.dumps(value, default=_unknown_text) if isinstance(value, dict | list) else value
     origin = typing.get_origin(declared)
     arguments = typing.get_args(declared)
     if origin in (list, abc.Sequence) and arguments and isinstance(value, list):
@@ -81,6 +88,12 @@ def shape(value: Any, declared: Any) -> Any:
     if fields and isinstance(value, dict):
         return shape_fields(value, fields)
     return value
+
+
+def _unknown_text(value: Any) -> str:
+    if pulumi_internals.is_unknown(value):
+        return pulumi_internals.WIRE_UNKNOWN
+    raise TypeError(f"{type(value).__name__} cannot be written as JSON")
 
 
 def shape_fields(values: dict[str, Any], declared: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,6 @@ config, read as the CLI reads them), program_env (which interpreter runs the pro
 The run itself lives in mock_engine, a sibling package, because it also runs inside a program's own virtualenv.
 """
 
-from mock_engine.errors import PreviewError
-from offline_preview.analyzer_client import PolicyPackError
+from offline_preview.errors import PolicyPackError, PreviewError
 
 __all__ = ["PolicyPackError", "PreviewError"]

@@ -43,6 +43,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from mock_engine.pulumi_internals import analyzer_pb2, analyzer_pb2_grpc, engine_pb2_grpc
 from mock_engine.recorded import RecordedResource
+from offline_preview.errors import PolicyPackError
 
 LEVELS: Final = ("advisory", "mandatory", "remediate", "disabled")
 _CANT_RUN: Final = "can't run policy"
@@ -53,10 +54,6 @@ _EXEMPTION_LINE: Final = re.compile(
 )
 EXEMPTED, EXPIRED, STALE = "exempted", "expired", "stale"
 _STARTUP_TIMEOUT: Final = 60.0
-
-
-class PolicyPackError(Exception):
-    """The pack could not be started, configured or run; the message includes the pack's stderr."""
 
 
 @dataclass(frozen=True)
@@ -447,10 +444,18 @@ def analyze(
     dry_run: bool = True,
     stack_config: Mapping[str, str] | None = None,
     base_dir: Path | None = None,
+    python: str | None = None,
 ) -> PolicyReport:
-    """One preview's policy run: start the pack, configure it, Analyze each resource, AnalyzeStack once, stop."""
+    """One preview's policy run: start the pack, configure it, Analyze each resource, AnalyzeStack once, stop.
+    `python` is the interpreter to run it with (default: this one)."""
     with PackProcess(
-        pack_dir, project, stack, dry_run, dict(stack_config or {}), base_dir=base_dir or Path.cwd()
+        pack_dir,
+        project,
+        stack,
+        dry_run,
+        dict(stack_config or {}),
+        python=python or sys.executable,
+        base_dir=base_dir or Path.cwd(),
     ) as pack:
         return run_pack(pack, resources, policy_config)
 

@@ -12,8 +12,10 @@ would. Nothing reaches AWS or the Pulumi service.
 The keyless-guard policy pack then analyses every resource through the Pulumi Analyzer protocol
 (offline_preview.analyzer_client) and its diagnostics are shown under their resources (offline_preview.policy_preview).
 
-Exit codes: 0 the program ran and no mandatory policy failed, 1 a mandatory policy violation, 2 the program (or its
-config, or the policy pack) failed; its own error message is shown.
+Exit codes: 0 the program ran and no mandatory policy failed, 1 a mandatory policy violation (or a component built by
+a provider plugin, which the pack could not look inside, where the stack's policy config makes that mandatory:
+offline_preview.remote_components), 2 the program (or its config, or the policy pack) failed; its own error message
+is shown.
 
 This module is the command line only. The parts: offline_preview.stack_config (Pulumi.yaml and stack config),
 offline_preview.program_env (which interpreter, --install), mock_engine.program_run (the run under mocks),
@@ -26,16 +28,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from mock_engine.errors import PreviewError
 from mock_engine.invoke_answers import ACCOUNT_ID
-from mock_engine.program_run import ProgramRun, run_under_mocks
-from offline_preview import policy_preview
-from offline_preview.analyzer_client import PolicyPackError
-from offline_preview.program_env import REPO_ROOT, install, run_program
+from mock_engine.program_run import ProgramRun, RunRequest, run_under_mocks
+from mock_engine.recorded import RecordedResource
+from offline_preview import pack_start, policy_preview, remote_components
+from offline_preview.analyzer_client import PackProcess
+from offline_preview.errors import PolicyPackError, PreviewError
+from offline_preview.program_env import REPO_ROOT, install, pack_python, request_for, run, run_program
 from offline_preview.render import diagnostics, render_tree, resources_json, short_type, to_jsonable
 from offline_preview.stack_config import load_stack_config
 
@@ -108,30 +112,92 @@ def main(argv: Sequence[str] | None = None) -> int:
     if options.sarif is not None and options.no_policy:
         parser.error("--sarif writes the policy pack's findings: it cannot be combined with --no-policy")
     try:
+        program_dir = options.program.resolve()
         if options.install:
-            install(options.program.resolve())
-        run = run_program(
-            options.program,
+            install(program_dir)
+        stack_config = load_stack_config(program_dir, options.stack)
+        warning = stack_config.placeholder_warning()
+        if warning:
+            print(warning, file=sys.stderr)
+        request = request_for(
+            program_dir,
             options.stack,
-            first_preview=options.first_preview,
+            options.first_preview,
             invoke_answers=read_invoke_answers(options.invoke_answers),
+            stack_config=stack_config,
         )
-        report = policy_preview.run_policies(
-            options, run.resources, project=run.project, stack=run.stack, stack_config=run.config
+        starting = None if options.no_policy else _start_pack(options, request, program_dir)
+        try:
+            program_run = run(request, program_dir)
+            report = policy_preview.run_policies(
+                options,
+                program_run.resources,
+                project=program_run.project,
+                stack=program_run.stack,
+                stack_config=program_run.config,
+                pack=starting.result() if starting is not None else None,
+            )
+        finally:
+            pack_start.close(starting)
+        policy_preview.write_sarif(
+            options, report, program_run.resources, project=program_run.project, stack_config=program_run.config
         )
-        policy_preview.write_sarif(options, report, run.resources, project=run.project, stack_config=run.config)
+        remote = remote_components.find(program_run.resources)
+        enforcement = None
+        if report is not None and remote:
+            config = policy_preview.policy_config(options.policy_config, request.project, request.config, program_dir)
+            enforcement = remote_components.level(config)
     except (PreviewError, PolicyPackError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_PROGRAM_ERROR
     if options.json:
-        if run.program_output.strip():
+        if program_run.program_output.strip():
             # stdout is the JSON document alone; what the program printed goes with the other diagnostics.
-            print(diagnostics(run), file=sys.stderr)
-        print(json.dumps({"resources": resources_json(run), **policy_preview.json_fields(report)}, indent=2))
+            print(diagnostics(program_run), file=sys.stderr)
+        document = {
+            "resources": resources_json(program_run),
+            **policy_preview.json_fields(report),
+            **remote_components.json_fields(remote, enforcement),
+        }
+        print(json.dumps(document, indent=2))
     else:
-        print(render_tree(run, policy_preview.annotator(report)))
-        print(policy_preview.summary(report))
+        print(render_tree(program_run, _with_remote_notes(policy_preview.annotator(report), remote, enforcement)))
+        print(policy_preview.summary(report) + remote_components.summary(remote, enforcement))
+    if enforcement == "mandatory":
+        return policy_preview.EXIT_MANDATORY
     return policy_preview.exit_code(report, EXIT_OK)
+
+
+def _start_pack(options: argparse.Namespace, request: RunRequest, program_dir: Path) -> Future[PackProcess]:
+    """The pack, started while the program runs (offline_preview.pack_start), in the interpreter the CLI would use."""
+    pack = PackProcess(
+        options.policy_pack,
+        request.project,
+        request.stack,
+        True,
+        dict(request.config),
+        python=pack_python(options.policy_pack),
+        base_dir=program_dir,
+    )
+    return pack_start.start(pack)
+
+
+def _with_remote_notes(
+    annotate: Callable[[RecordedResource], Sequence[str]] | None,
+    remote: Sequence[remote_components.RemoteComponent],
+    enforcement: str | None,
+) -> Callable[[RecordedResource], Sequence[str]] | None:
+    """The pack's lines under each resource, and under a remote component what the preview could not see in it."""
+    if not remote:
+        return annotate
+    prefix = f"{enforcement}: [{remote_components.NAME}] " if enforcement else ""
+    notes = {component.urn: f"{prefix}{component.note()}" for component in remote}
+
+    def lines(resource: RecordedResource) -> Sequence[str]:
+        base = list(annotate(resource)) if annotate else []
+        return [*base, notes[resource.urn]] if resource.urn in notes else base
+
+    return lines
 
 
 if __name__ == "__main__":

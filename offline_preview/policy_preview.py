@@ -18,11 +18,14 @@ from offline_preview.analyzer_client import (
     EXEMPTED,
     EXPIRED,
     STALE,
-    PolicyPackError,
+    PackProcess,
     PolicyReport,
     Violation,
     analyze,
+    run_pack,
 )
+from offline_preview.errors import PolicyPackError
+from offline_preview.program_env import pack_python
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_KEY = "policyConfig"
@@ -89,11 +92,16 @@ def run_policies(
     project: str,
     stack: str,
     stack_config: Mapping[str, str],
+    pack: PackProcess | None = None,
 ) -> PolicyReport | None:
-    """Run the pack over one program run, or None with --no-policy. Raises PolicyPackError."""
+    """Run the pack over one program run, or None with --no-policy. Raises PolicyPackError.
+
+    `pack` is one already started for this run (offline_preview.pack_start); the caller stops it."""
     if options.no_policy:
         return None
     program_dir = Path(options.program).resolve()
+    if pack is not None:
+        return run_pack(pack, resources, policy_config(options.policy_config, project, stack_config, program_dir))
     return analyze(
         resources,
         pack_dir=options.policy_pack,
@@ -102,6 +110,7 @@ def run_policies(
         stack=stack,
         stack_config=stack_config,
         base_dir=program_dir,
+        python=pack_python(options.policy_pack),
     )
 
 

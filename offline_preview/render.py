@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 
 from mock_engine.program_run import ProgramRun
-from mock_engine.recorded import UNKNOWN, RecordedResource
+from mock_engine.recorded import SHOWN_SECRET, UNKNOWN, RecordedResource, is_secret
 
 
 def short_type(type_token: str) -> str:
@@ -50,10 +50,19 @@ def render_tree(run: ProgramRun, annotate: Callable[[RecordedResource], Sequence
         lines += ["", "Outputs:"]
         width = max(len(name) for name in run.outputs) + 1
         for name, value in sorted(run.outputs.items()):
-            shown = "output<string>" if value is UNKNOWN else json.dumps(value, default=str)
+            shown = _shown_output(value)
             lines.append(f"    {name + ':':<{width}} {shown}")
     lines += ["", "Resources:", f"    + {len(run.resources)} to create"]
     return "\n".join(lines)
+
+
+def _shown_output(value: Any) -> str:
+    """An export as `pulumi preview` shows it: `[secret]` whether known or not, `output<string>` if unknown."""
+    if is_secret(value):
+        return SHOWN_SECRET
+    if value is UNKNOWN:
+        return "output<string>"
+    return json.dumps(to_jsonable(value), default=str)
 
 
 def diagnostics(run: ProgramRun) -> str:
@@ -64,9 +73,11 @@ def diagnostics(run: ProgramRun) -> str:
 
 
 def to_jsonable(value: Any) -> Any:
-    """Inputs as JSON: unknowns as "<unknown>", assets and archives by what they point at."""
+    """Inputs as JSON: unknowns as "<unknown>", secrets as "[secret]", assets and archives by what they point at."""
     if value is UNKNOWN:
         return "<unknown>"
+    if is_secret(value):
+        return SHOWN_SECRET
     if isinstance(value, pulumi.FileArchive | pulumi.FileAsset):
         return {"archive" if isinstance(value, pulumi.Archive) else "asset": {"path": value.path}}
     if isinstance(value, pulumi.AssetArchive):

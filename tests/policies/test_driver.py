@@ -10,7 +10,8 @@ from pulumi_policy.deserialize import SPECIAL_ARCHIVE_SIG, SPECIAL_ASSET_SIG, SP
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from keyless_guard.pack import RULES
-from offline_preview.analyzer_client import PackProcess, PolicyPackError, policy_configs, to_wire
+from offline_preview.analyzer_client import PackProcess, policy_configs, to_wire
+from offline_preview.errors import PolicyPackError
 from tests.policies.builders import UNKNOWN, report, res
 
 

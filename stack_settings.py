@@ -11,7 +11,7 @@ Components never read config; `__main__.py` calls `read_settings(pulumi.Config()
 import difflib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -87,7 +87,14 @@ def read_settings(config: pulumi.Config, project: str, stack: str) -> StackSetti
     def fail(name: str, problem: str) -> ConfigError:
         return ConfigError(f"{key(name)}: {problem}")
 
-    check_config_keys(_program_config(), _declared_config(), project=project, stack=stack)
+    program_config = _program_config()
+    check_config_keys(
+        program_config,
+        _declared_config(),
+        project=project,
+        stack=stack,
+        secret_keys={k for k in program_config if pulumi.runtime.is_config_secret(k)},
+    )
     region = pulumi.Config("aws").get("region")
     if region is not None and region not in AWS_REGIONS:
         close = difflib.get_close_matches(region, sorted(AWS_REGIONS), n=1)
@@ -223,8 +230,16 @@ def read_settings(config: pulumi.Config, project: str, stack: str) -> StackSetti
     )
 
 
-def check_config_keys(config: Mapping[str, str], declared: Mapping[str, Any], *, project: str, stack: str) -> None:
-    """Refuse a key of the project's namespace that Pulumi.yaml does not declare, and a value of the wrong type.
+def check_config_keys(
+    config: Mapping[str, str],
+    declared: Mapping[str, Any],
+    *,
+    project: str,
+    stack: str,
+    secret_keys: Collection[str] = frozenset(),
+) -> None:
+    """Refuse a key of the project's namespace that Pulumi.yaml does not declare, a value of the wrong type, and a
+    secret (`pulumi config set --secret`): this stack keeps none in config; its one secret lives in Secrets Manager.
 
     The Pulumi CLI checks the declared keys' types before the program runs (pkg/workspace/config.go,
     validateStackConfigValue), in the words used here; it says nothing about an undeclared key, so a typo such as
@@ -239,6 +254,13 @@ def check_config_keys(config: Mapping[str, str], declared: Mapping[str, Any], *,
             hint = f"; did you mean '{project}:{close[0]}'?" if close else ""
             raise ConfigError(
                 f"Stack '{stack}' has configuration key '{full_key}', which Pulumi.yaml does not declare{hint}"
+            )
+        if full_key in secret_keys:
+            # The value is never echoed: only the key is named.
+            raise ConfigError(
+                f"Stack '{stack}' keeps '{full_key}' as a secret in its config; this project keeps no secret in "
+                f"config: put the API key in Secrets Manager (see {project}:secretName) and set this key in plain text "
+                f"(pulumi config set {name} <value>)"
             )
         spec = declared[name]
         type_name = spec.get("type") if isinstance(spec, dict) else None

@@ -5,6 +5,7 @@ pulumi). These tests keep each shared limit equal on both sides, as tests/compon
 the cache's jitter ratio, and show the boundary values pass both.
 """
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import handler_settings
 import stack_settings
 from exceptions import ConfigurationError
 from offline_preview.cli import PreviewError, run_program
+from offline_preview.program_env import request_for, run
 
 ROOT = Path(stack_settings.__file__).resolve().parent
 HANDLER_ENVIRONMENT = {
@@ -113,6 +115,26 @@ def test_config_typos_and_wrong_types_fail_naming_the_key(overrides, message):
     with pytest.raises(PreviewError) as caught:
         run_program(ROOT, "prod", config_overrides=overrides)
     assert str(caught.value) == message
+
+
+def test_a_secret_in_the_projects_config_is_refused_naming_the_key_never_the_value():
+    """The offline preview decrypts `secure:` values and hands the program their keys as secret, as the CLI does
+    (PULUMI_CONFIG_SECRET_KEYS); this stack keeps no secret in config, so its settings refuse one by name."""
+    marker = "value-" + "that-must-not-be-shown"
+    request = request_for(ROOT, "prod", config_overrides={"keyless-ingest:apiBaseUrl": f"https://{marker}.example"})
+    secret_request = dataclasses.replace(request, secret_keys=frozenset({"keyless-ingest:apiBaseUrl"}))
+
+    with pytest.raises(PreviewError) as caught:
+        run(secret_request, ROOT)
+
+    message = str(caught.value)
+    assert message.startswith(
+        "Stack 'prod' keeps 'keyless-ingest:apiBaseUrl' as a secret in its config; "
+        "this project keeps no secret in config"
+    )
+    assert marker not in message
+    # The same value in plain text is accepted.
+    assert run(request, ROOT).resources
 
 
 def test_keys_of_other_namespaces_and_every_declared_key_pass():

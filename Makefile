@@ -3,10 +3,12 @@ PYTHON ?= python3
 VENV := venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# What `make preview` needs and no more: the program (requirements.txt) and the pack (policies/requirements.txt).
+# What `make preview` needs and no more: the program (requirements.txt), the pack (policies/requirements.txt) and the
+# preview's own command line (requirements-preview.txt).
 PREVIEW_STAMP := $(VENV)/.installed-preview
-PREVIEW_REQUIREMENTS := requirements.txt policies/requirements.txt constraints.txt
-REQUIREMENTS := requirements.txt requirements-dev.txt policies/requirements.txt handler/requirements.txt constraints.txt
+PREVIEW_REQUIREMENTS := requirements.txt policies/requirements.txt requirements-preview.txt constraints.txt
+REQUIREMENTS := requirements.txt requirements-dev.txt requirements-preview.txt policies/requirements.txt \
+	handler/requirements.txt constraints.txt
 # Three mypy runs: the stack program and the pack each have a __main__.py, which one run cannot hold twice.
 TYPED := components handler guardrails policies/keyless_guard offline_preview mock_engine access_report bundle_builder bootstrap/deploy_grants tools tests benchmarks stack_settings.py
 
@@ -27,7 +29,7 @@ $(PREVIEW_STAMP): $(PREVIEW_REQUIREMENTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip==25.3
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -r requirements.txt \
-		-r policies/requirements.txt
+		-r policies/requirements.txt -r requirements-preview.txt
 	touch $(PREVIEW_STAMP)
 
 # As the first `pulumi preview` of a new stack: computed outputs unknown, every policy of the pack in force
@@ -54,8 +56,16 @@ workflows: $(STAMP)
 	$(VENV)/bin/actionlint .github/workflows/*.yml
 	$(VENV)/bin/zizmor --offline .github/workflows/
 
-unit: $(STAMP)
-	$(PY) -m pytest
+# poetry in a virtualenv of its own; only its command is put on the tests' PATH (its venv's python and pip are not).
+POETRY := build/poetry-bin/poetry
+$(POETRY): requirements-poetry.txt
+	$(PYTHON) -m venv build/poetry
+	build/poetry/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-poetry.txt
+	mkdir -p build/poetry-bin
+	ln -sf ../poetry/bin/poetry $(POETRY)
+
+unit: $(STAMP) $(POETRY)
+	PATH="$(CURDIR)/build/poetry-bin:$$PATH" $(PY) -m pytest
 
 test: lint typecheck workflows unit
 

@@ -104,6 +104,9 @@ def main() -> None:
             "log_kms_key_arn": log_key.arn if log_key else None,
             "reserved_concurrency": settings.reserved_concurrency,
             "tracing": settings.tracing,
+            # The network perimeter: the role's reads and writes count only through the stack's endpoints.
+            "secrets_manager_endpoint_id": network.secrets_manager_endpoint_id,
+            "dynamodb_endpoint_id": network.dynamodb_endpoint_id,
         },
     )
     secret = LockedSecret(
@@ -117,6 +120,11 @@ def main() -> None:
             "recovery_window_days": settings.secret_recovery_window_days,
             "rotation_function_arn": settings.rotation_function_arn,
             "rotation_role_arn": settings.rotation_role_arn,
+            # Every reader, the rotation function's role included, reads through a VPC endpoint or not at all; the
+            # function's role pins which one (its network-perimeter policy).
+            "reads_only_through_endpoints": True,
+            # An adopted VPC's named endpoint is known now, so the secret's own policy pins it too.
+            "source_vpce_ids": [settings.secrets_manager_endpoint_id] if settings.secrets_manager_endpoint_id else [],
         },
         # KMS and Secrets Manager reject policies that name a role that does not exist yet.
         opts=pulumi.ResourceOptions(depends_on=[function.role]),

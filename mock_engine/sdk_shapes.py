@@ -70,7 +70,10 @@ def shape(value: Any, declared: Any) -> Any:
     if value is None or pulumi_internals.is_unknown(value):
         return value
     if declared is str:
-        return json.dumps(value) if isinstance(value, dict | list) else value
+        if isinstance(value, dict | list):
+            # As the bridge's TransformJSONDocument does: a document holding an unknown becomes one unknown string.
+            return pulumi_internals.WIRE_UNKNOWN if _holds_unknown(value) else json.dumps(value)
+        return value
     origin = typing.get_origin(declared)
     arguments = typing.get_args(declared)
     if origin in (list, abc.Sequence) and arguments and isinstance(value, list):
@@ -81,6 +84,16 @@ def shape(value: Any, declared: Any) -> Any:
     if fields and isinstance(value, dict):
         return shape_fields(value, fields)
     return value
+
+
+def _holds_unknown(value: Any) -> bool:
+    if pulumi_internals.is_unknown(value):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_unknown(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_holds_unknown(item) for item in value)
+    return False
 
 
 def shape_fields(values: dict[str, Any], declared: dict[str, Any]) -> dict[str, Any]:

@@ -195,13 +195,24 @@ def test_every_log_group_has_a_retention(run):
 
 
 def test_every_policy_and_the_environment_are_known_at_the_first_preview(run):
+    """One exception, the network perimeter: it names the stack's own endpoints, whose ids AWS assigns when it
+    creates them. It is a document object whose only unknowns are those ids; everything else in it is known."""
     checked = 0
     for resource in run.resources:
         for prop in ("policy", "assumeRolePolicy", "environment"):
-            if prop in resource.inputs:
-                assert not contains_unknown(resource.inputs[prop]), f"{resource.name}.{prop} is unknown"
-                checked += 1
-    assert checked >= 7
+            if prop not in resource.inputs:
+                continue
+            value = resource.inputs[prop]
+            if resource.name == "ingest-network-perimeter":
+                for statement in value["Statement"]:
+                    endpoint = statement["Condition"]["StringNotEquals"]["aws:SourceVpce"]
+                    rest = {**statement, "Condition": {}}
+                    assert not contains_unknown(rest), statement["Sid"]
+                    assert endpoint is UNKNOWN or endpoint.startswith("vpce-"), statement["Sid"]
+            else:
+                assert not contains_unknown(value), f"{resource.name}.{prop} is unknown"
+            checked += 1
+    assert checked >= 8
 
 
 def test_exports_for_operators():

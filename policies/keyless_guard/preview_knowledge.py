@@ -5,6 +5,12 @@ first `pulumi preview` every document rule can only answer "can't run" (an advis
 `"Action": "*"` inside. The same holds for the ARN of an attached policy and a secret's KMS key when they come from
 outside the stack's own resources. This stack rule makes each of those a violation of its own, naming how to make the
 value known (explicit names and invoke-built ARNs, as keyless-ingest builds its own policies).
+
+One unknown is accepted: the id of a VPC endpoint of this same stack, as the value of a network condition
+(`aws:SourceVpce`) in a document sent as an object. A perimeter that names its own endpoint cannot know the id before
+the endpoint exists; the rest of the document is known and every rule judges it (iam_documents reads the id as a
+placeholder), and pulumi-policy judges the whole document again with the id resolved just before `pulumi up` sends
+it. Any other unknown, or an endpoint id that flows from outside the stack, is still refused.
 """
 
 from __future__ import annotations
@@ -33,6 +39,24 @@ DOCUMENT_PROPS: Final[dict[str, tuple[str, ...]]] = {
 """Resource type -> the properties that hold a policy document (JSON text or object): the identity policies the IAM
 rules read, and the resource policies."""
 _POLICY: Final = "aws:iam/policy:Policy"
+_ENDPOINT: Final = "aws:ec2/vpcEndpoint:VpcEndpoint"
+_DOCUMENT_OBJECTS: Final = frozenset(
+    {
+        ("aws:iam/role:Role", "assumeRolePolicy"),
+        *(
+            (t, "policy")
+            for t in (
+                "aws:iam/rolePolicy:RolePolicy",
+                "aws:iam/policy:Policy",
+                "aws:iam/userPolicy:UserPolicy",
+                "aws:iam/groupPolicy:GroupPolicy",
+            )
+        ),
+    }
+)
+"""Document properties pulumi-aws also takes as a document object (`Union[str, PolicyDocumentArgs]` in its SDK;
+its bridge serialises the object, TransformJSONDocument). Other policies, a secret's included, are strings only, so
+an unknown there leaves nothing to judge."""
 _KEYS: Final = ("aws:kms/key:Key", "aws:kms/alias:Alias", "aws:kms/replicaKey:ReplicaKey")
 _HOW: Final = (
     "Build the document from values known before anything exists: explicit resource names and ARNs assembled from "
@@ -57,10 +81,24 @@ def _from_stack(stack: Stack, resource: Resource, prop: str, types: tuple[str, .
     return any(r is not None and r.type in types for r in found)
 
 
-def _unknown_documents(resource: Resource) -> Iterator[str]:
+def _only_from(stack: Stack, resource: Resource, prop: str, types: tuple[str, ...]) -> bool:
+    """True if `prop` of `resource` flows from resources of this stack, every one of them of one of `types`."""
+    found = [stack.by_urn(urn) for urn in resource.property_dependencies.get(prop, ())]
+    return bool(found) and all(r is not None and r.type in types for r in found)
+
+
+def _unknown_documents(stack: Stack, resource: Resource) -> Iterator[str]:
     for prop in DOCUMENT_PROPS.get(resource.type, ()):
-        if _holds_unknown(resource.props.get(prop)):
-            yield prop
+        document = resource.props.get(prop)
+        if not _holds_unknown(document):
+            continue
+        if (resource.type, prop) in _DOCUMENT_OBJECTS and _only_from(stack, resource, prop, (_ENDPOINT,)):
+            # The stack sees the planned outputs, where the provider turned a document holding an unknown into one
+            # unknown string; the document object itself went through Analyze, where every rule judged it with
+            # only the aws:SourceVpce values read as placeholders (iam_documents) and any other unknown stopping
+            # them ("can't run", never a pass).
+            continue
+        yield prop
 
 
 def _unknown_policy_arns(stack: Stack, resource: Resource) -> Iterator[str]:
@@ -86,10 +124,12 @@ def _unknown_policy_arns(stack: Stack, resource: Resource) -> Iterator[str]:
 )
 def policy_known_at_preview(stack: Stack, report: StackReport) -> None:
     for resource in stack.resources:
-        for prop in _unknown_documents(resource):
+        for prop in _unknown_documents(stack, resource):
             report(
                 f"The policy document in {prop} is unknown at preview (it is built from outputs of resources not "
-                f"created yet), so no rule of this pack can judge it and it would pass unread. {_HOW}",
+                f"created yet), so no rule of this pack can judge it and it would pass unread. {_HOW} (The one "
+                "exception: the id of this stack's own VPC endpoint as an aws:SourceVpce value, in a document sent "
+                "as an object.)",
                 resource.urn,
             )
         for prop in _unknown_policy_arns(stack, resource):

@@ -94,6 +94,8 @@ EXPECTED: dict[str, tuple[dict[str, str], dict[str, str]]] = {
             "placement": "FunctionPlacement?",
             "reservedConcurrency": "integer?",
             "tracing": "boolean?",
+            "secretsManagerEndpointId": "string?",
+            "dynamodbEndpointId": "string?",
         },
         {
             "functionName": "string",
@@ -101,6 +103,7 @@ EXPECTED: dict[str, tuple[dict[str, str], dict[str, str]]] = {
             "roleArn": "string",
             "logGroupName": "string",
             "rolePolicy": "string",
+            "networkPerimeterPolicy": "string?",
         },
     ),
     "LockedSecret": (
@@ -114,6 +117,8 @@ EXPECTED: dict[str, tuple[dict[str, str], dict[str, str]]] = {
             "rotationFunctionArn": "string?",
             "rotationRoleArn": "string?",
             "rotationDays": "integer?",
+            "readsOnlyThroughEndpoints": "boolean?",
+            "sourceVpceIds": "list[string]?",
         },
         {"arn": "string", "name": "string", "keyArn": "string", "keyAliasArn": "string", "arnPattern": "string"},
     ),
@@ -143,6 +148,7 @@ EXPECTED: dict[str, tuple[dict[str, str], dict[str, str]]] = {
             "lambdaSecurityGroupId": "string",
             "endpointSecurityGroupId": "string?",
             "secretsManagerEndpointId": "string",
+            "dynamodbEndpointId": "string",
             "natGatewayId": "string?",
             "placementTagValue": "string",
         },

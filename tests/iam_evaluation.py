@@ -9,6 +9,15 @@ in actions (case-insensitive) and ARNs follows
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html.
 It is not a full engine (no NotAction, no IfExists, no set operators, no policy variables); tests that need more
 must not use it.
+
+Also modelled, for resource-based policies and the perimeter (tests/test_perimeter.py), from
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html:
+- the negated operators StringNotEquals and ArnNotEquals, which are true when the key is absent from the request
+  ("If the key that you specify in a policy condition is not present in the request context, the values do not
+  match" - so a negated operator matches);
+- Null: `"true"` holds when the key is absent, `"false"` when it is present;
+- the Principal element: a statement with one applies only to a request whose `principal` is `"*"`-matched or
+  listed under `AWS` (a role's sessions match the role's ARN); NotPrincipal is not modelled.
 """
 
 from __future__ import annotations
@@ -27,6 +36,9 @@ class Request:
     action: str
     resource: str
     context: Mapping[str, str] = field(default_factory=dict)
+    principal: str = ""
+    """The caller as resource policies name it (a role ARN for the role's sessions); only read by statements with a
+    Principal element."""
 
 
 def _as_list(value: Any) -> list[str]:
@@ -42,9 +54,19 @@ def _condition_holds(conditions: Mapping[str, Mapping[str, Any]], context: Mappi
     for operator, keys in conditions.items():
         for key, expected in keys.items():
             actual = next((value for name, value in context.items() if name.lower() == key.lower()), None)
+            values = _as_list(expected)
+            if operator == "Null":
+                if values not in (["true"], ["false"]):
+                    raise NotImplementedError(f"Null with {values!r} is not modelled by this test evaluator")
+                if (actual is None) != (values == ["true"]):
+                    return False
+                continue
+            if operator in ("StringNotEquals", "ArnNotEquals"):
+                if actual is not None and actual in values:
+                    return False
+                continue
             if actual is None:
                 return False
-            values = _as_list(expected)
             if operator == "StringEquals" or operator == "ArnEquals":
                 ok = actual in values
             elif operator in ("StringLike", "ArnLike"):
@@ -56,9 +78,19 @@ def _condition_holds(conditions: Mapping[str, Mapping[str, Any]], context: Mappi
     return True
 
 
+def _names_principal(principal: Any, caller: str) -> bool:
+    if principal == "*":
+        return True
+    if not isinstance(principal, Mapping) or set(principal) - {"AWS"}:
+        raise NotImplementedError(f"Principal {principal!r} is not modelled by this test evaluator")
+    return any(item == "*" or item == caller for item in _as_list(principal.get("AWS")))
+
+
 def _applies(statement: Mapping[str, Any], request: Request) -> bool:
-    if "NotAction" in statement:
-        raise NotImplementedError("NotAction is not modelled by this test evaluator")
+    if "NotAction" in statement or "NotPrincipal" in statement:
+        raise NotImplementedError("NotAction and NotPrincipal are not modelled by this test evaluator")
+    if "Principal" in statement and not _names_principal(statement["Principal"], request.principal):
+        return False
     if not any(_glob(action, request.action, case_sensitive=False) for action in _as_list(statement["Action"])):
         return False
     if "NotResource" in statement:

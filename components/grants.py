@@ -48,6 +48,20 @@ def secret_read_statement(secret_arns: Sequence[str], function_arn: str | None =
     )
 
 
+def outside_function_deny(function_arn: str, actions: Sequence[str], resources: Sequence[str]) -> Statement:
+    """Deny `actions` on `resources` to calls that do not carry this function's `lambda:SourceFunctionArn`. The
+    Allow's own condition is not enough: a resource policy that names the role (the secret's does) grants the role's
+    sessions on its own within one account, and only an explicit Deny overrides it (IAM user guide, "Policy
+    evaluation logic": https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html)."""
+    return Statement(
+        sid="DenyOutsideTheFunction",
+        effect="Deny",
+        actions=tuple(actions),
+        resources=tuple(resources),
+        conditions={"ArnNotEquals": {SOURCE_FUNCTION_KEY: function_arn}},
+    )
+
+
 def endpoint_placeholder(service: str) -> str:
     """A stand-in for the id of the stack's `service` endpoint, replaced by the id itself when the document is sent
     (`PolicyDocument.to_dict_with`); the angle brackets can never be part of an endpoint id."""

@@ -6,18 +6,20 @@ check existence of condition keys": `Null` true means the key is absent) and
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html.
 """
 
+from collections.abc import Mapping
+
 from tests.iam_evaluation import Request, evaluate
 
 TABLE = "arn:aws:dynamodb:eu-west-1:111122223333:table/readings"
 ROLE = "arn:aws:iam::111122223333:role/app"
-ALLOW = {"Effect": "Allow", "Action": "dynamodb:BatchWriteItem", "Resource": TABLE}
+ALLOW: dict[str, object] = {"Effect": "Allow", "Action": "dynamodb:BatchWriteItem", "Resource": TABLE}
 
 
 def deny(condition: dict[str, dict[str, str]]) -> dict[str, object]:
     return {"Effect": "Deny", "Action": "dynamodb:BatchWriteItem", "Resource": TABLE, "Condition": condition}
 
 
-def decide(*statements: dict[str, object], principal: str = ROLE, **context: str) -> str:
+def decide(*statements: Mapping[str, object], principal: str = ROLE, **context: str) -> str:
     request = Request(
         "dynamodb:BatchWriteItem", TABLE, {k.replace("__", ":"): v for k, v in context.items()}, principal
     )

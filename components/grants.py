@@ -48,13 +48,13 @@ def secret_read_statement(secret_arns: Sequence[str], function_arn: str | None =
     )
 
 
-def outside_function_deny(function_arn: str, actions: Sequence[str], resources: Sequence[str]) -> Statement:
+def outside_function_deny(sid: str, function_arn: str, actions: Sequence[str], resources: Sequence[str]) -> Statement:
     """Deny `actions` on `resources` to calls that do not carry this function's `lambda:SourceFunctionArn`. The
     Allow's own condition is not enough: a resource policy that names the role (the secret's does) grants the role's
     sessions on its own within one account, and only an explicit Deny overrides it (IAM user guide, "Policy
     evaluation logic": https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html)."""
     return Statement(
-        sid="DenyOutsideTheFunction",
+        sid=sid,
         effect="Deny",
         actions=tuple(actions),
         resources=tuple(resources),

@@ -240,22 +240,13 @@ class LeastPrivilegeFunction(pulumi.ComponentResource):
             statements.append(table_write_statement(args["writable_table_arns"], self._function_arn))
         if args.get("readable_secret_arns"):
             statements.append(secret_read_statement(args["readable_secret_arns"], self._function_arn))
-        data_plane = [
-            (actions, arns)
-            for actions, arns in (
-                (TABLE_WRITE_ACTIONS, args.get("writable_table_arns") or ()),
-                (SECRET_READ_ACTIONS, args.get("readable_secret_arns") or ()),
-            )
-            if arns
-        ]
-        if data_plane:
-            statements.append(
-                outside_function_deny(
-                    self._function_arn,
-                    [action for actions, _ in data_plane for action in actions],
-                    [arn for _, arns in data_plane for arn in arns],
-                )
-            )
+        # One Deny per service: a statement pairing an action with another service's resource is invalid.
+        for sid, actions, arns in (
+            ("WriteReadingsOnlyInsideTheFunction", TABLE_WRITE_ACTIONS, args.get("writable_table_arns")),
+            ("ReadApiKeyOnlyInsideTheFunction", SECRET_READ_ACTIONS, args.get("readable_secret_arns")),
+        ):
+            if arns:
+                statements.append(outside_function_deny(sid, self._function_arn, actions, arns))
         if placement is not None:
             # Left out on purpose: ec2:AssignPrivateIpAddresses / UnassignPrivateIpAddresses. The Lambda guide and
             # AWSLambdaVPCAccessExecutionRole list them, but they act on interfaces whose ids nobody knows in

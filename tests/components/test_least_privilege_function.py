@@ -67,6 +67,20 @@ def test_outside_a_vpc_the_role_can_log_write_the_table_and_read_the_secret_and_
             "Resource": [SECRET],
             "Condition": {"ArnEquals": {"lambda:SourceFunctionArn": FUNCTION}},
         },
+        "WriteReadingsOnlyInsideTheFunction": {
+            "Sid": "WriteReadingsOnlyInsideTheFunction",
+            "Effect": "Deny",
+            "Action": ["dynamodb:BatchWriteItem"],
+            "Resource": [TABLE],
+            "Condition": {"ArnNotEquals": {"lambda:SourceFunctionArn": FUNCTION}},
+        },
+        "ReadApiKeyOnlyInsideTheFunction": {
+            "Sid": "ReadApiKeyOnlyInsideTheFunction",
+            "Effect": "Deny",
+            "Action": ["secretsmanager:GetSecretValue"],
+            "Resource": [SECRET],
+            "Condition": {"ArnNotEquals": {"lambda:SourceFunctionArn": FUNCTION}},
+        },
     }
     assert only(run, "aws:lambda/function:Function").inputs.get("vpcConfig") is None
     # No endpoint given: no network perimeter policy (a function outside a VPC has no endpoint to go through).

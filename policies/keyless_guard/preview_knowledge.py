@@ -87,12 +87,18 @@ def _only_from(stack: Stack, resource: Resource, prop: str, types: tuple[str, ..
     return bool(found) and all(r is not None and r.type in types for r in found)
 
 
+def own_endpoint_document(stack: Stack, resource: Resource, prop: str) -> bool:
+    """True if `prop` is a document property pulumi-aws takes as an object and its value flows only from this
+    stack's VPC endpoints: unknown in the planned outputs at preview, judged in the inputs by Analyze."""
+    return (resource.type, prop) in _DOCUMENT_OBJECTS and _only_from(stack, resource, prop, (_ENDPOINT,))
+
+
 def _unknown_documents(stack: Stack, resource: Resource) -> Iterator[str]:
     for prop in DOCUMENT_PROPS.get(resource.type, ()):
         document = resource.props.get(prop)
         if not _holds_unknown(document):
             continue
-        if (resource.type, prop) in _DOCUMENT_OBJECTS and _only_from(stack, resource, prop, (_ENDPOINT,)):
+        if own_endpoint_document(stack, resource, prop):
             # The stack sees the planned outputs, where the provider turned a document holding an unknown into one
             # unknown string; the document object itself went through Analyze, where every rule judged it with
             # only the aws:SourceVpce values read as placeholders (iam_documents) and any other unknown stopping

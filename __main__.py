@@ -163,6 +163,7 @@ def main() -> None:
             "metric_namespace": f"{project}/{stack}",
             "audit_log_group_name": audit_trail_log_group_name(prefix) if trail else settings.audit_log_group_name,
             "secret_read_alarms": settings.secret_read_alarms,
+            "perimeter_endpoint_ids": [network.secrets_manager_endpoint_id],
             "reserved_concurrency": settings.reserved_concurrency,
             "nat_gateway_id": network.nat_gateway_id,
             "alarm_email": settings.alarm_email,
@@ -205,6 +206,9 @@ def main() -> None:
     pulumi.export("auditLogGroupName", monitoring.audit_log_group_name)
     # What the unexpected-read alarm watches; `python -m access_report --stack` reads it.
     pulumi.export("secretAudience", monitoring.audience.describe())
+    # The perimeter the outside-the-perimeter alarm watches, once AWS has assigned the endpoint's id:
+    # `python -m access_report --stack prod --endpoint "$(pulumi stack output secretsManagerEndpointId)"`.
+    pulumi.export("secretsManagerEndpointId", network.secrets_manager_endpoint_id)
 
 
 main()

@@ -229,6 +229,7 @@ def test_exports_for_operators():
         "dashboardName",
         "auditLogGroupName",
         "secretAudience",
+        "secretsManagerEndpointId",
     }
     assert first.outputs["secretName"] == "keyless-ingest/prod/weather-api-key"
     # What the unexpected-read alarm watches, known at the first preview (access_report.report --stack reads it).
@@ -240,6 +241,9 @@ def test_exports_for_operators():
         "readerRoleArns": [f"arn:aws:iam::{ACCOUNT}:role/keyless-ingest-prod-ingest-exec"],
     }
     assert first.outputs["secretArn"] is UNKNOWN
+    # The perimeter's endpoint: AWS assigns its id, so access_report takes it with --endpoint once it exists.
+    assert first.outputs["secretsManagerEndpointId"] is UNKNOWN
+    assert full.outputs["secretsManagerEndpointId"].startswith("vpce-")
     assert full.outputs["secretArn"].startswith(
         f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:keyless-ingest/prod/weather-api-key-"
     )

@@ -21,10 +21,12 @@ Deny (`ReadApiKeyOnlyInsideTheFunction`) and not only a condition on its Allow
 (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html).
 
 The table's perimeter is a Deny in the role's policy, not a DynamoDB resource-based policy (README, "The
-perimeter"): DynamoDB's table policies do support `aws:SourceVpce` (DynamoDB developer guide, "Using resource-based
-policies for DynamoDB", condition keys), but the threat is this one role's credentials, the role's own policy already
-carries the function condition that a resource policy cannot, and a table policy would need new deploy grants and
-a new resource type for the same effect.
+perimeter"): the threat is this one role's credentials, the role's own policy already carries the function condition
+that a resource policy cannot (lambda:SourceFunctionArn is for identity policies and SCPs), and a table policy would
+add a resource type and deploy grants for the same effect, capped at 20 KB ("DynamoDB resource-based policy
+considerations": https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/rbac-considerations.html; examples:
+https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/rbac-examples.html). No AWS page found here states
+in so many words that a table policy honours aws:SourceVpce; the role's Deny does not depend on it.
 """
 
 from __future__ import annotations

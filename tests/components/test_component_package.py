@@ -173,6 +173,7 @@ EXPECTED: dict[str, tuple[dict[str, str], dict[str, str]]] = {
             "natGatewayId": "string?",
             "alarmEmail": "string?",
             "thresholds": "AlarmThresholdsArgs?",
+            "perimeterEndpointIds": "list[string]?",
             "secretReadAlarms": "boolean?",
         },
         {

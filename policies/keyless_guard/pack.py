@@ -33,6 +33,7 @@ RULES: Final[tuple[Rule, ...]] = (
     iam.no_access_keys,
     iam_validity.valid_policy,
     preview_knowledge.policy_known_at_preview,
+    preview_knowledge.policy_unknown_only_endpoint_ids,
     trust.oidc_subject,
     trust.oidc_subject_exact,
     trust.trust_no_public_principal,

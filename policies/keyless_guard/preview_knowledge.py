@@ -20,7 +20,7 @@ from typing import Any, Final
 
 from pulumi_policy import EnforcementLevel, Severity
 
-from keyless_guard.framework import Resource, Stack, StackReport, stack_rule
+from keyless_guard.framework import Report, Resource, Stack, StackReport, resource_rule, stack_rule
 from keyless_guard.iam import ATTACHMENTS, POLICY_PROP, ROLE
 from keyless_guard.values import Unknown
 
@@ -40,6 +40,7 @@ DOCUMENT_PROPS: Final[dict[str, tuple[str, ...]]] = {
 rules read, and the resource policies."""
 _POLICY: Final = "aws:iam/policy:Policy"
 _ENDPOINT: Final = "aws:ec2/vpcEndpoint:VpcEndpoint"
+_NETWORK_KEYS: Final = frozenset({"aws:sourcevpce"})
 _DOCUMENT_OBJECTS: Final = frozenset(
     {
         ("aws:iam/role:Role", "assumeRolePolicy"),
@@ -87,6 +88,56 @@ def _only_from(stack: Stack, resource: Resource, prop: str, types: tuple[str, ..
     return bool(found) and all(r is not None and r.type in types for r in found)
 
 
+def _unknowns_only_in_network_conditions(document: Any) -> bool:
+    """True if `document` is an object whose every unknown is a value of an `aws:SourceVpce` condition."""
+    if not isinstance(document, dict) or _holds_unknown(document.get("Version")):
+        return False
+    statements = document.get("Statement")
+    if not isinstance(statements, list):
+        return False
+    for statement in statements:
+        if not isinstance(statement, dict):
+            return False
+        for element, value in statement.items():
+            if element != "Condition":
+                if _holds_unknown(value):
+                    return False
+                continue
+            if not isinstance(value, dict):
+                return False
+            for clauses in value.values():
+                if not isinstance(clauses, dict):
+                    return False
+                for key, values in clauses.items():
+                    if str(key).lower() not in _NETWORK_KEYS and _holds_unknown(values):
+                        return False
+    return True
+
+
+@resource_rule(
+    name="policy-unknown-only-endpoint-ids",
+    description="An IAM document sent as an object may hold unknowns at preview only as aws:SourceVpce values.",
+    level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    remediation=_HOW,
+    equivalent="none in Checkov or cdk-nag (both read synthesized templates, where nothing is unknown)",
+    resource_types=tuple(sorted({type_ for type_, _ in _DOCUMENT_OBJECTS})),
+)
+def policy_unknown_only_endpoint_ids(resource: Resource, report: Report) -> None:
+    """The inputs' half of policy-known-at-preview's one exception: that rule sees the planned outputs, where the
+    provider has already turned such a document into one unknown string, and checks where the unknowns flow from;
+    this one sees the document and checks where in it they sit."""
+    for type_, prop in sorted(_DOCUMENT_OBJECTS):
+        if type_ != resource.type:
+            continue
+        document = resource.props.get(prop)
+        if _holds_unknown(document) and not _unknowns_only_in_network_conditions(document):
+            report(
+                f"The policy document in {prop} is unknown at preview outside an aws:SourceVpce value (or unknown "
+                f"as a whole), so the rules of this pack cannot judge it. {_HOW}"
+            )
+
+
 def own_endpoint_document(stack: Stack, resource: Resource, prop: str) -> bool:
     """True if `prop` is a document property pulumi-aws takes as an object and its value flows only from this
     stack's VPC endpoints: unknown in the planned outputs at preview, judged in the inputs by Analyze."""
@@ -101,8 +152,8 @@ def _unknown_documents(stack: Stack, resource: Resource) -> Iterator[str]:
         if own_endpoint_document(stack, resource, prop):
             # The stack sees the planned outputs, where the provider turned a document holding an unknown into one
             # unknown string; the document object itself went through Analyze, where every rule judged it with
-            # only the aws:SourceVpce values read as placeholders (iam_documents) and any other unknown stopping
-            # them ("can't run", never a pass).
+            # the aws:SourceVpce values read as placeholders (iam_documents), and policy-unknown-only-endpoint-ids
+            # refused it if any other unknown sat in it.
             continue
         yield prop
 

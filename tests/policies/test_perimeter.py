@@ -198,8 +198,10 @@ def test_an_own_endpoint_id_in_a_network_condition_is_accepted_and_the_rest_is_j
 def test_a_foreign_unknown_is_still_refused(pack):
     endpoint = res(ENDPOINT, "own-endpoint", {"serviceName": "com.amazonaws.eu-west-1.dynamodb"})
     vpc = res("aws:ec2/vpc:Vpc", "vpc", {"cidrBlock": "10.0.0.0/16"})
+    # An unknown network value that flows from something else than an own endpoint.
     from_vpc = planned("from-vpc", perimeter_document(UNKNOWN), vpc)
-    # Unknown at a key that names who may call, even from an own endpoint: the IAM rules cannot run on it.
+    # An own endpoint's output at a key that names who may call, or the whole document built from it as text
+    # (Output.json_dumps): the rules cannot read those parts, so the inputs' rule refuses them.
     who = perimeter_document(
         "vpce-0a1b2c3d",
         {
@@ -210,12 +212,20 @@ def test_a_foreign_unknown_is_still_refused(pack):
         },
     )
     principal = planned("principal", who, endpoint)
+    whole = res(ROLE_POLICY, "whole", {"role": "r", "policy": UNKNOWN}, prop_deps={"policy": [endpoint]})
     # A secret policy is a string in pulumi-aws: an unknown there leaves nothing to judge, whatever it flows from.
     secret = res(SECRET_POLICY, "secret", {"secretArn": "x", "policy": UNKNOWN}, prop_deps={"policy": [endpoint]})
 
-    result = report(pack, endpoint, vpc, from_vpc, principal, secret)
-    refused = {v.urn.rsplit("::", 1)[1] for v in result.violations if v.policy == "policy-known-at-preview"}
-    unread = {v.urn.rsplit("::", 1)[1] for v in result.violations if v.cant_run}
+    result = report(pack, endpoint, vpc, from_vpc, principal, whole, secret)
+    refused = {
+        (v.policy, v.urn.rsplit("::", 1)[1], v.enforcement)
+        for v in result.violations
+        if v.policy in ("policy-known-at-preview", "policy-unknown-only-endpoint-ids")
+    }
 
-    assert refused == {"from-vpc", "secret"}
-    assert "principal" in unread  # not a pass: the SDK's "can't run during preview"
+    assert refused == {
+        ("policy-known-at-preview", "from-vpc", "mandatory"),
+        ("policy-known-at-preview", "secret", "mandatory"),
+        ("policy-unknown-only-endpoint-ids", "principal", "mandatory"),
+        ("policy-unknown-only-endpoint-ids", "whole", "mandatory"),
+    }

@@ -108,6 +108,9 @@ def main() -> None:
             "log_kms_key_arn": log_key.arn if log_key else None,
             "reserved_concurrency": settings.reserved_concurrency,
             "tracing": settings.tracing,
+            # The network perimeter: the role's reads and writes count only through the stack's endpoints.
+            "secrets_manager_endpoint_id": network.secrets_manager_endpoint_id,
+            "dynamodb_endpoint_id": network.dynamodb_endpoint_id,
         },
     )
     secret = LockedSecret(
@@ -121,6 +124,11 @@ def main() -> None:
             "recovery_window_days": settings.secret_recovery_window_days,
             "rotation_function_arn": settings.rotation_function_arn,
             "rotation_role_arn": settings.rotation_role_arn,
+            # Every reader, the rotation function's role included, reads through a VPC endpoint or not at all; the
+            # function's role pins which one (its network-perimeter policy).
+            "reads_only_through_endpoints": True,
+            # An adopted VPC's named endpoint is known now, so the secret's own policy pins it too.
+            "source_vpce_ids": [settings.secrets_manager_endpoint_id] if settings.secrets_manager_endpoint_id else [],
         },
         # KMS and Secrets Manager reject policies that name a role that does not exist yet.
         opts=pulumi.ResourceOptions(depends_on=[function.role]),
@@ -159,6 +167,7 @@ def main() -> None:
             "metric_namespace": f"{project}/{stack}",
             "audit_log_group_name": audit_trail_log_group_name(prefix) if trail else settings.audit_log_group_name,
             "secret_read_alarms": settings.secret_read_alarms,
+            "perimeter_endpoint_ids": [network.secrets_manager_endpoint_id],
             "reserved_concurrency": settings.reserved_concurrency,
             "nat_gateway_id": network.nat_gateway_id,
             "alarm_email": settings.alarm_email,
@@ -230,6 +239,9 @@ def main() -> None:
     pulumi.export("auditLogGroupName", monitoring.audit_log_group_name)
     # What the unexpected-read alarm watches; `python -m access_report --stack` reads it.
     pulumi.export("secretAudience", monitoring.audience.describe())
+    # The perimeter the outside-the-perimeter alarm watches, once AWS has assigned the endpoint's id:
+    # `python -m access_report --stack prod --endpoint "$(pulumi stack output secretsManagerEndpointId)"`.
+    pulumi.export("secretsManagerEndpointId", network.secrets_manager_endpoint_id)
 
 
 main()

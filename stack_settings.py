@@ -25,6 +25,7 @@ from components.guardrails import require_mode as require_config_rules_mode
 from components.log_retention import require_valid_retention
 from components.private_network import NetworkMode, require_private_cidr
 from components.secret_access_monitoring import require_log_group_name
+from components.secret_audience import ENDPOINT_ID
 
 T = TypeVar("T")
 
@@ -123,8 +124,9 @@ def read_settings(config: pulumi.Config, project: str, stack: str) -> StackSetti
     for endpoint_key, endpoint_id in existing_endpoints.items():
         if endpoint_id and network_mode != "existing":
             raise fail(endpoint_key, "applies only to networkMode=existing: a created VPC has no endpoints to reuse")
-        if endpoint_id and not re.fullmatch(r"vpce-[0-9a-f]{8,17}", endpoint_id):
-            raise fail(endpoint_key, f"must be a VPC endpoint id (vpce-...), got {endpoint_id!r}")
+        if endpoint_id and not ENDPOINT_ID.fullmatch(endpoint_id):
+            # The perimeter's policies and alarm name this id: a malformed one would admit nothing, or the wrong path.
+            raise fail(endpoint_key, f"must be a VPC endpoint id (vpce- and hexadecimal digits), got {endpoint_id!r}")
     if network_mode == "existing":
         if not re.fullmatch(r"vpc-[0-9a-f]{8,17}", vpc_id):
             raise fail("vpcId", f"networkMode=existing needs the id of the VPC to adopt (vpc-...), got {vpc_id!r}")

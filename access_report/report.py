@@ -1,7 +1,7 @@
 """Who accessed this secret: an operator report over CloudTrail, without guessing.
 
     venv/bin/python -m access_report (--events PATH | --lookup | --insights)
-        (--stack NAME | --secret-arn ARN_OR_NAME [--reader ROLE_ARN ...])
+        (--stack NAME | --secret-arn ARN_OR_NAME [--reader ROLE_ARN ...]) [--endpoint VPCE_ID ...]
         [--since WHEN] [--until WHEN] [--account ID] [--region REGION] [--key-arn ARN ...]
         [--log-group NAME] [--timeout SECONDS] [--json] [--plot FILE.png]
 
@@ -14,11 +14,17 @@ What is a read of this secret, and who is expected to make it, comes from compon
 description the stack's unexpected-read metric filter is built from: the principals this report flags are exactly
 those whose reads raise the alarm.
 
-Exit codes: 0 nothing unexpected, 3 a principal that is not an expected reader read or tried to read the secret,
-4 no record in the window concerned the secret (the wrong secret, region or source, or records that are not
-CloudTrail's: "nobody read it" cannot be told from "asked about the wrong thing"), 2 bad input or a source that cannot
-be read (one line on stderr). The report never prints a request's parameters,
-so no secret value can reach it.
+Reads outside the perimeter: a read by an expected reader that did not come through the stack's Secrets Manager
+endpoint (`--endpoint`, repeatable; the stack exports it as secretsManagerEndpointId) or, with no `--endpoint`,
+through no endpoint at all. The principal is right and the place is wrong: its credentials are used elsewhere. The
+report lists each such read with its source address (`sourceIPAddress`) and endpoint (`vpcEndpointId`), by the same
+rule as the stack's outside-the-perimeter alarm (SecretAudience.is_read_outside_perimeter).
+
+Exit codes: 0 nothing unexpected, 3 a principal that is not an expected reader read or tried to read the secret, or
+an expected reader read it from outside the perimeter, 4 no record in the window concerned the secret (the wrong
+secret, region or source, or records that are not CloudTrail's: "nobody read it" cannot be told from "asked about the
+wrong thing"), 2 bad input or a source that cannot be read (one line on stderr). The report never prints a request's
+parameters, so no secret value can reach it.
 """
 
 from __future__ import annotations
@@ -49,10 +55,13 @@ from components.aws_context import AwsContext
 from components.secret_audience import (
     BATCH_READ_EVENT,
     DENIED_ERROR_CODES,
+    ENDPOINT_ID,
     KEY_CHANGE_EVENTS,
     KMS,
     SECRETS_MANAGER,
     SESSION_ISSUER,
+    SOURCE_ADDRESS,
+    VPC_ENDPOINT,
     SecretAudience,
     require_role_arn,
     select,
@@ -94,6 +103,18 @@ class PrincipalRow:
 
 
 @dataclass
+class OutsideRead:
+    """A read by an expected reader that did not come through the perimeter's endpoints."""
+
+    time: datetime
+    principal: str
+    source_address: str
+    endpoint: str
+    """The `vpcEndpointId` it came through, or `-` for none (the internet)."""
+    denied: bool
+
+
+@dataclass
 class Change:
     time: datetime
     event: str
@@ -116,10 +137,17 @@ class Report:
     records_about_secret: int = 0
     """Records in the window that read, change or decrypt the secret or change its key."""
     warnings: list[str] = field(default_factory=list)
+    outside: list[OutsideRead] = field(default_factory=list)
+    endpoint_ids: tuple[str, ...] = ()
 
     @property
     def unexpected(self) -> int:
         return sum(1 for row in self.principals if not row.expected)
+
+    @property
+    def alarming(self) -> bool:
+        """What exits 3: an unexpected principal, or an expected one outside the perimeter."""
+        return bool(self.unexpected or self.outside)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -150,6 +178,17 @@ class Report:
             "decrypts": [{"principal": principal, "count": count} for principal, count in self.decrypts.items()],
             "unexpected": self.unexpected,
             "records": {"read": self.records_read, "about_secret": self.records_about_secret},
+            "perimeter": {"endpoints": list(self.endpoint_ids) or "any"},
+            "outside_perimeter": [
+                {
+                    "time": _iso(read.time),
+                    "principal": read.principal,
+                    "source_address": read.source_address,
+                    "vpc_endpoint": read.endpoint,
+                    "denied": read.denied,
+                }
+                for read in self.outside
+            ],
         }
 
 
@@ -224,8 +263,19 @@ def build_report(
         if audience.is_decrypt_for_secret(record):
             keys.update(_resource_arns(record))
     changes: list[Change] = []
+    outside: list[OutsideRead] = []
     for moment, record in in_window:
         principal = principal_of(record)
+        if audience.is_read_outside_perimeter(record):
+            outside.append(
+                OutsideRead(
+                    moment,
+                    principal,
+                    str(select(record, SOURCE_ADDRESS) or "unknown"),
+                    str(select(record, VPC_ENDPOINT) or "-"),
+                    record.get("errorCode") in DENIED_ERROR_CODES,
+                )
+            )
         if audience.is_read(record):
             row = rows.setdefault(principal, PrincipalRow(principal, expected=audience.is_expected(record)))
             error = record.get("errorCode")
@@ -264,6 +314,8 @@ def build_report(
         warnings=[f"{not_cloudtrail} record(s) lack {', '.join(CLOUDTRAIL_FIELDS)}: not CloudTrail records"]
         if not_cloudtrail
         else [],
+        outside=outside,
+        endpoint_ids=audience.endpoint_ids,
     )
 
 
@@ -332,6 +384,16 @@ def render_table(report: Report) -> str:
         ],
         empty="(no reads)",
     )
+    perimeter = ", ".join(report.endpoint_ids) or "any VPC endpoint"
+    lines += ["", f"Reads by expected readers outside the perimeter ({perimeter})"]
+    lines += _table(
+        ("TIME", "PRINCIPAL", "SOURCE ADDRESS", "VPC ENDPOINT", "RESULT"),
+        [
+            (_iso(r.time) or "-", r.principal, r.source_address, r.endpoint, "denied" if r.denied else "read")
+            for r in report.outside
+        ],
+        empty="(none: every read by an expected reader came through the perimeter)",
+    )
     if report.batch_calls:
         calls = ", ".join(f"{principal} ({count})" for principal, count in sorted(report.batch_calls.items()))
         lines.append(f"BatchGetSecretValue calls naming the secret (their reads are counted above): {calls}")
@@ -360,8 +422,14 @@ def render_table(report: Report) -> str:
         lines.append(
             f"{report.unexpected} principal(s) that are not expected readers read or tried to read the secret."
         )
-    else:
-        lines.append("Nothing unexpected: only expected readers read the secret.")
+    if report.outside:
+        addresses = ", ".join(sorted({r.source_address for r in report.outside}))
+        lines.append(
+            f"{len(report.outside)} read(s) by expected readers came from outside the perimeter (from {addresses}): "
+            "their credentials are used elsewhere. Revoke the role's sessions and rotate the key."
+        )
+    if not report.alarming and report.records_about_secret:
+        lines.append("Nothing unexpected: only expected readers read the secret, through the perimeter.")
     return "\n".join(lines)
 
 
@@ -479,6 +547,13 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--stack", help="read the secret and its readers from this stack (Pulumi.<stack>.yaml)")
     what.add_argument("--secret-arn", metavar="ARN_OR_NAME", help="the secret: its ARN, or its name with --region")
     parser.add_argument("--reader", action="append", default=[], metavar="ROLE_ARN", help="an expected reader role")
+    parser.add_argument(
+        "--endpoint",
+        action="append",
+        default=[],
+        metavar="VPCE_ID",
+        help="the stack's Secrets Manager endpoint (pulumi stack output secretsManagerEndpointId); default: any",
+    )
     parser.add_argument("--since", help="start of the window: ISO 8601 or an age (24h, 7d); live default 24h")
     parser.add_argument("--until", help="end of the window: ISO 8601 or an age; default now (live) or no limit")
     parser.add_argument("--account", help="the secret's account id (default for live sources: the caller's, from STS)")
@@ -534,7 +609,7 @@ def run(argv: Sequence[str] | None = None, *, clients: Clients | None = None, no
             print(f"error: --plot {options.plot}: {exc.strerror or exc}", file=sys.stderr)
             return EXIT_BAD_INPUT
         print(f"chart written to {options.plot}", file=sys.stderr)
-    if report.unexpected:
+    if report.alarming:
         return EXIT_UNEXPECTED
     return EXIT_OK if report.records_about_secret else EXIT_NOTHING_ABOUT_THE_SECRET
 
@@ -570,7 +645,10 @@ def _report(options: argparse.Namespace, clients: Clients, now: datetime) -> Rep
         if needs_account and live:
             account = _caller_account(clients, region)
         target = target_from_arguments(options.secret_arn, options.reader, account=account, region=region)
-    audience = target.audience
+    for endpoint in options.endpoint:
+        if not ENDPOINT_ID.fullmatch(endpoint):
+            raise InputError(f"--endpoint: {endpoint!r} is not a VPC endpoint id (vpce- and hexadecimal digits)")
+    audience = target.audience.with_endpoints(options.endpoint) if options.endpoint else target.audience
 
     warnings: list[str] = []
     if options.lookup and since is not None and since < now - LOOKUP_HISTORY:

@@ -105,6 +105,32 @@ class PolicyDocument:
     def to_dict(self) -> dict[str, object]:
         return {"Version": "2012-10-17", "Statement": [s.to_json() for s in self.statements]}
 
+    def to_dict_with(self, values: Mapping[str, object]) -> dict[str, object]:
+        """`to_dict` with each string equal to a key of `values` replaced by its value: a document that names an
+        id AWS assigns later (an Output), sent as an object so that only that value is unknown at preview and the
+        policy pack still reads every other part. Every key must occur, or the placeholder was never written."""
+        found: set[str] = set()
+
+        def substitute(node: object) -> object:
+            if isinstance(node, str) and node in values:
+                found.add(node)
+                return values[node]
+            if isinstance(node, dict):
+                return {key: substitute(item) for key, item in node.items()}
+            if isinstance(node, list):
+                return [substitute(item) for item in node]
+            return node
+
+        document = {key: substitute(item) for key, item in self.to_dict().items()}
+        missing = sorted(set(values) - found)
+        if missing:
+            raise ValueError(f"the document never names {', '.join(missing)}")
+        return document
+
+    def to_json_with(self, values: Mapping[str, str]) -> str:
+        """`to_json` with the placeholders of `to_dict_with` replaced by known strings."""
+        return json.dumps(self.to_dict_with(values), indent=2)
+
     def to_json(self) -> str:
         """The one serialisation used everywhere: stable key order, so an unchanged policy never diffs."""
         return json.dumps(self.to_dict(), indent=2)

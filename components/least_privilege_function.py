@@ -1,13 +1,21 @@
 """A Lambda function on an execution role that can do exactly what the function does, and no more."""
 
 from collections.abc import Mapping, Sequence
-from typing import NotRequired, TypedDict
+from typing import NotRequired, TypedDict, cast
 
 import pulumi
 import pulumi_aws as aws
 
 from components.aws_context import AwsContext
-from components.grants import secret_read_statement, table_write_statement
+from components.grants import (
+    SECRET_READ_ACTIONS,
+    TABLE_WRITE_ACTIONS,
+    endpoint_placeholder,
+    outside_endpoint_deny,
+    outside_function_deny,
+    secret_read_statement,
+    table_write_statement,
+)
 from components.iam import PolicyDocument, Principal, Statement
 from components.log_retention import require_valid_retention
 from components.private_network import FunctionPlacement, create_interface_statements
@@ -53,6 +61,12 @@ class LeastPrivilegeFunctionArgs(TypedDict):
     """Reserved concurrent executions; None leaves the function on the account's unreserved pool."""
     tracing: NotRequired[bool]
     """X-Ray active tracing. Default False."""
+    secrets_manager_endpoint_id: NotRequired[pulumi.Input[str] | None]
+    """The Secrets Manager interface endpoint the function reads its secrets through; the role then denies reading
+    them through any other path. Default: no network condition on the secret reads."""
+    dynamodb_endpoint_id: NotRequired[pulumi.Input[str] | None]
+    """The DynamoDB gateway endpoint the function writes through; the role then denies writing the tables through
+    any other path. Default: no network condition on the table writes."""
 
 
 class LeastPrivilegeFunction(pulumi.ComponentResource):
@@ -68,12 +82,17 @@ class LeastPrivilegeFunction(pulumi.ComponentResource):
     """The function's log group, known at preview."""
     role_policy: pulumi.Output[str]
     """The execution role's inline policy JSON, as sent to AWS."""
+    network_perimeter_policy: pulumi.Output[str] | None
+    """The role's second inline policy, denying the secret reads and table writes that do not come through the
+    given endpoints, as JSON; None when no endpoint is given."""
 
     def __init__(self, name: str, args: LeastPrivilegeFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("keyless-ingest:index:LeastPrivilegeFunction", name, None, opts)
         self._context = AwsContext.resolve(args.get("context"), parent=self)
         self._name = name
         function_name = args["function_name"]
+        # Known at preview, so the identity perimeter on every grant is known too.
+        self._function_arn = self._context.arn("lambda", f"function:{function_name}")
         role_arn = self._context.role_arn(args["role_name"])
         self._log_group_name = f"/aws/lambda/{function_name}"
         retention = require_valid_retention(args.get("log_retention_days", 14), setting="log_retention_days")
@@ -96,6 +115,20 @@ class LeastPrivilegeFunction(pulumi.ComponentResource):
             policy=policy_json,
             opts=child,
         )
+        perimeter = self._network_perimeter(args)
+        self.network_perimeter_policy = None
+        if perimeter is not None:
+            document, values = perimeter
+            # Sent as an object: only the endpoint ids are unknown at the first preview, so the pack reads the rest
+            # (pulumi-aws accepts a document object for a role policy and serialises it).
+            perimeter_policy = aws.iam.RolePolicy(
+                f"{name}-network-perimeter",
+                name="network-perimeter",
+                role=self._role.name,
+                policy=cast("aws.iam.PolicyDocumentArgsDict", document.to_dict_with(values)),
+                opts=child,
+            )
+            self.network_perimeter_policy = pulumi.Output.all(**values).apply(document.to_json_with)
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=self._log_group_name,
@@ -127,7 +160,10 @@ class LeastPrivilegeFunction(pulumi.ComponentResource):
             ),
             # The role must hold its permissions (network interfaces included) before Lambda validates it, and
             # the log group must exist so that the first invocation does not create one without retention.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self._role, role_policy, log_group]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[self._role, role_policy, log_group, *([perimeter_policy] if perimeter is not None else [])],
+            ),
         )
         self.function_name = function.name
         self.function_arn = function.arn
@@ -141,6 +177,11 @@ class LeastPrivilegeFunction(pulumi.ComponentResource):
                 "roleArn": self.role_arn,
                 "logGroupName": self.log_group_name,
                 "rolePolicy": self.role_policy,
+                **(
+                    {"networkPerimeterPolicy": self.network_perimeter_policy}
+                    if self.network_perimeter_policy is not None
+                    else {}
+                ),
             }
         )
 
@@ -162,6 +203,27 @@ class LeastPrivilegeFunction(pulumi.ComponentResource):
             )
         )
 
+    def _network_perimeter(
+        self, args: LeastPrivilegeFunctionArgs
+    ) -> tuple[PolicyDocument, dict[str, pulumi.Input[str]]] | None:
+        """Denies of the grants' actions outside the given endpoints, with the placeholders to fill in. A Deny in the
+        role rather than in a table policy: see README, "The perimeter"."""
+        statements: list[Statement] = []
+        values: dict[str, pulumi.Input[str]] = {}
+        secrets, tables = args.get("readable_secret_arns"), args.get("writable_table_arns")
+        secrets_endpoint, tables_endpoint = args.get("secrets_manager_endpoint_id"), args.get("dynamodb_endpoint_id")
+        if secrets and secrets_endpoint is not None:
+            statements.append(
+                outside_endpoint_deny("ReadApiKeyOnlyThroughEndpoint", SECRET_READ_ACTIONS, secrets, "secretsmanager")
+            )
+            values[endpoint_placeholder("secretsmanager")] = secrets_endpoint
+        if tables and tables_endpoint is not None:
+            statements.append(
+                outside_endpoint_deny("WriteReadingsOnlyThroughEndpoint", TABLE_WRITE_ACTIONS, tables, "dynamodb")
+            )
+            values[endpoint_placeholder("dynamodb")] = tables_endpoint
+        return (PolicyDocument(tuple(statements)), values) if statements else None
+
     def _role_policy(
         self, args: LeastPrivilegeFunctionArgs, placement: FunctionPlacement | None, *, tracing: bool
     ) -> PolicyDocument:
@@ -175,9 +237,16 @@ class LeastPrivilegeFunction(pulumi.ComponentResource):
             )
         ]
         if args.get("writable_table_arns"):
-            statements.append(table_write_statement(args["writable_table_arns"]))
+            statements.append(table_write_statement(args["writable_table_arns"], self._function_arn))
         if args.get("readable_secret_arns"):
-            statements.append(secret_read_statement(args["readable_secret_arns"]))
+            statements.append(secret_read_statement(args["readable_secret_arns"], self._function_arn))
+        # One Deny per service: a statement pairing an action with another service's resource is invalid.
+        for sid, actions, arns in (
+            ("WriteReadingsOnlyInsideTheFunction", TABLE_WRITE_ACTIONS, args.get("writable_table_arns")),
+            ("ReadApiKeyOnlyInsideTheFunction", SECRET_READ_ACTIONS, args.get("readable_secret_arns")),
+        ):
+            if arns:
+                statements.append(outside_function_deny(sid, self._function_arn, actions, arns))
         if placement is not None:
             # Left out on purpose: ec2:AssignPrivateIpAddresses / UnassignPrivateIpAddresses. The Lambda guide and
             # AWSLambdaVPCAccessExecutionRole list them, but they act on interfaces whose ids nobody knows in

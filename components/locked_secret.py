@@ -11,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws_context import AwsContext
-from components.grants import SECRET_READ_ACTIONS
+from components.grants import SECRET_READ_ACTIONS, SOURCE_VPCE_KEY
 from components.iam import PolicyDocument, Principal, Statement
 from components.managed_key import create_managed_key
 
@@ -41,6 +41,16 @@ class LockedSecretArgs(TypedDict):
     GetSecretValue to everyone else)."""
     rotation_days: NotRequired[int]
     """Days between rotations when a rotation function is given. Default 30."""
+    reads_only_through_endpoints: NotRequired[bool]
+    """Deny GetSecretValue to every principal (the readers, a rotation function's role included) on a call that
+    did not come through a VPC endpoint, i.e. from the internet. Which endpoint is the readers' own policies' to
+    pin (LeastPrivilegeFunction's `secrets_manager_endpoint_id`): pulumi-aws takes a secret policy only as a string,
+    so naming an endpoint id that AWS has not assigned yet would leave the whole policy unknown at the first
+    preview, unread by the policy pack. Default False."""
+    source_vpce_ids: NotRequired[Sequence[str]]
+    """Endpoint ids known before anything is created (an adopted VPC's own Secrets Manager endpoint): the policy
+    then denies GetSecretValue on any call that did not come through one of them, which also covers calls from the
+    internet. Default: none (see `reads_only_through_endpoints`)."""
 
 
 class LockedSecret(pulumi.ComponentResource):
@@ -95,7 +105,11 @@ class LockedSecret(pulumi.ComponentResource):
         aws.secretsmanager.SecretPolicy(
             f"{name}-policy",
             secret_arn=secret.arn,
-            policy=_secret_policy(readers).to_json(),
+            policy=_secret_policy(
+                readers,
+                through_endpoints=args.get("reads_only_through_endpoints", False),
+                endpoint_ids=tuple(args.get("source_vpce_ids", ())),
+            ).to_json(),
             block_public_policy=True,
             opts=child,
         )
@@ -173,8 +187,34 @@ def _decrypt_statement(context: AwsContext, readers: tuple[str, ...], arn_patter
     )
 
 
-def _secret_policy(readers: tuple[str, ...]) -> PolicyDocument:
+def _secret_policy(
+    readers: tuple[str, ...], *, through_endpoints: bool, endpoint_ids: tuple[str, ...]
+) -> PolicyDocument:
     # In a secret's resource policy, Resource "*" means "this secret".
+    perimeter = (
+        # The shape of AWS's data perimeter examples (aws-samples/data-perimeter-policy-examples, network perimeter):
+        # Principal "*" and a condition on the network keys. Their exceptions for AWS services acting on a caller's
+        # behalf (aws:ViaAWSService, aws:PrincipalIsAWSService) are left out on purpose: no service reads this
+        # secret for anyone, and each exception would be a path around the endpoint for stolen credentials.
+        (
+            Statement(
+                sid="DenyReadsOutsideTheEndpoints",
+                effect="Deny",
+                principal=Principal.anyone(),
+                actions=SECRET_READ_ACTIONS,
+                resources=("*",),
+                # aws:SourceVpce is in the request context only for calls made through a VPC endpoint, and a negated
+                # operator is true when the key is absent: either form refuses a call from the internet.
+                conditions=(
+                    {"StringNotEquals": {SOURCE_VPCE_KEY: endpoint_ids}}
+                    if endpoint_ids
+                    else {"Null": {SOURCE_VPCE_KEY: "true"}}
+                ),
+            ),
+        )
+        if through_endpoints or endpoint_ids
+        else ()
+    )
     return PolicyDocument(
         (
             Statement(
@@ -193,5 +233,6 @@ def _secret_policy(readers: tuple[str, ...]) -> PolicyDocument:
                 resources=("*",),
                 conditions={"StringNotEquals": {"aws:PrincipalArn": readers}},
             ),
+            *perimeter,
         )
     )

@@ -30,6 +30,7 @@ from components.secret_audience import (
     REQUESTED_ID,
     SECRETS_MANAGER,
     SESSION_ISSUER,
+    VPC_ENDPOINT,
     SecretAudience,
 )
 
@@ -140,6 +141,22 @@ class SecretReads:
             raise ValueError("reads_by_others needs at least one reader role ARN")
         not_a_reader = AllOf(tuple(Compare(SESSION_ISSUER, "!=", arn) for arn in readers))
         return json_pattern(*self._terms(), AnyOf((Missing(SESSION_ISSUER), not_a_reader)))
+
+    def reads_outside_perimeter(self) -> str:
+        """Reads by one of the reader roles that did not come through the audience's endpoints (any endpoint when it
+        names none): `SecretAudience.is_read_outside_perimeter`. The `!=` terms are guarded by `NOT EXISTS`, so the
+        pattern does not depend on whether `!=` matches a missing field (access_report/filter_pattern.py)."""
+        audience = self.audience
+        if not audience.reader_role_arns:
+            raise ValueError("reads_outside_perimeter needs at least one reader role ARN")
+        a_reader = AnyOf(tuple(Compare(SESSION_ISSUER, "=", arn) for arn in audience.reader_role_arns))
+        no_endpoint = Missing(VPC_ENDPOINT)
+        outside: Term = (
+            AnyOf((no_endpoint, AllOf(tuple(Compare(VPC_ENDPOINT, "!=", e) for e in audience.endpoint_ids))))
+            if audience.endpoint_ids
+            else no_endpoint
+        )
+        return json_pattern(*self._terms(), a_reader, outside)
 
     def throttled_reads_by(self, role_arn: str) -> str:
         """Reads by `role_arn` that Secrets Manager throttled."""

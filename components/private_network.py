@@ -148,7 +148,9 @@ class PrivateNetwork(pulumi.ComponentResource):
     """Security group of the Secrets Manager endpoint this component creates (ingress HTTPS from the function only,
     or from the whole VPC range in an adopted VPC); None when an existing endpoint is used."""
     secrets_manager_endpoint_id: pulumi.Output[str]
-    """The interface endpoint for Secrets Manager."""
+    """The interface endpoint for Secrets Manager: the one the secret's perimeter admits."""
+    dynamodb_endpoint_id: pulumi.Output[str]
+    """The gateway endpoint for DynamoDB: the one the table writes' perimeter admits."""
     nat_gateway_id: pulumi.Output[str] | None
     """The NAT gateway, when the option is on (absent otherwise)."""
     placement_tag_value: pulumi.Output[str]
@@ -212,8 +214,11 @@ class PrivateNetwork(pulumi.ComponentResource):
                 tags=self._tags,
                 opts=self._child,
             ).id
-        if not args.get("dynamodb_endpoint_id"):
-            aws.ec2.VpcEndpoint(
+        existing_dynamodb = args.get("dynamodb_endpoint_id") or None
+        if existing_dynamodb:
+            self.dynamodb_endpoint_id = pulumi.Output.from_input(existing_dynamodb)
+        else:
+            self.dynamodb_endpoint_id = aws.ec2.VpcEndpoint(
                 f"{name}-dynamodb",
                 vpc_id=self.vpc_id,
                 vpc_endpoint_type="Gateway",
@@ -224,7 +229,7 @@ class PrivateNetwork(pulumi.ComponentResource):
                 ),
                 tags=self._tags,
                 opts=self._child,
-            )
+            ).id
 
         self.lambda_security_group_id = lambda_sg.id
         self._placement = FunctionPlacement(
@@ -240,6 +245,7 @@ class PrivateNetwork(pulumi.ComponentResource):
             "subnetIds": self.subnet_ids,
             "lambdaSecurityGroupId": self.lambda_security_group_id,
             "secretsManagerEndpointId": self.secrets_manager_endpoint_id,
+            "dynamodbEndpointId": self.dynamodb_endpoint_id,
         }
         if self.endpoint_security_group_id is not None:
             outputs["endpointSecurityGroupId"] = self.endpoint_security_group_id

@@ -52,6 +52,7 @@ def audit_trail_log_group_name(name_prefix: str) -> str:
 READS_METRIC = "SecretReads"
 UNEXPECTED_READS_METRIC = "UnexpectedSecretReads"
 THROTTLED_READS_METRIC = "SecretReadThrottles"
+OUTSIDE_PERIMETER_METRIC = "SecretReadsOutsidePerimeter"
 
 
 class AlarmThresholdsArgs(TypedDict, total=False):
@@ -106,6 +107,10 @@ class SecretAccessMonitoringArgs(TypedDict):
     """Subscribe this address to the alarm topic (AWS sends a confirmation mail first). Default: no subscription."""
     thresholds: NotRequired[AlarmThresholdsArgs]
     """Alarm thresholds and periods. Default: AlarmThresholds()."""
+    perimeter_endpoint_ids: NotRequired[Sequence[pulumi.Input[str]]]
+    """The VPC endpoints the readers' reads must come through (the stack's Secrets Manager endpoint); a read by a
+    reader role through any other path, or through none, raises the outside-the-perimeter alarm. Default: none
+    given, and only reads that came through no endpoint at all raise it."""
     secret_read_alarms: NotRequired[bool]
     """Watch the secret's reads through the trail (metric filters and the three secret-read alarms). Default True.
     False turns them off, for an account with no trail yet: the function's alarms and the topic stay, and
@@ -158,10 +163,21 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
         self._audience = SecretAudience.of(context, args["secret_name"], readers)
         reads = SecretReads(self._audience)
         self._unexpected_reads_pattern = reads.reads_by_others()
-        filters = {
+        endpoints = list(args.get("perimeter_endpoint_ids", ()))
+        # The endpoint ids are AWS's to assign, so this one pattern may be unknown until the endpoint exists; the
+        # unexpected-read pattern, which the pack's alarm rule reads, stays known.
+        outside: pulumi.Input[str] = (
+            pulumi.Output.all(*endpoints).apply(
+                lambda ids: SecretReads(self._audience.with_endpoints(ids)).reads_outside_perimeter()
+            )
+            if endpoints
+            else reads.reads_outside_perimeter()
+        )
+        filters: dict[str, pulumi.Input[str]] = {
             READS_METRIC: reads.every_read(),
             UNEXPECTED_READS_METRIC: self._unexpected_reads_pattern,
             THROTTLED_READS_METRIC: reads.throttled_reads_by(args["function_role_arn"]),
+            OUTSIDE_PERIMETER_METRIC: outside,
         }
         secret_metrics = {metric: MetricSpec(namespace, metric) for metric in filters}
         # Children do not inherit the component's depends_on; the filters are what must wait for the log group (an
@@ -328,7 +344,7 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
         self,
         log_group_exists: pulumi.Input[Sequence[pulumi.Input[pulumi.Resource]] | pulumi.Resource] | None,
         metric: MetricSpec,
-        pattern: str,
+        pattern: pulumi.Input[str],
     ) -> None:
         aws.cloudwatch.LogMetricFilter(
             f"{self._name}-{_kebab(metric.name)}",
@@ -386,6 +402,14 @@ class SecretAccessMonitoring(pulumi.ComponentResource):
                 "denied). Find the caller in CloudTrail (userIdentity) and rotate the key if the call succeeded.",
                 secret_metrics[UNEXPECTED_READS_METRIC],
                 # Any occurrence: this is the definition of the alarm, not a tunable.
+                threshold=1,
+            ),
+            alarm(
+                "secret-reads-outside-perimeter",
+                "A reader role read the API key secret (allowed or denied) from outside the stack's VPC endpoint: its "
+                "credentials are being used somewhere else. Find sourceIPAddress and vpcEndpointId in CloudTrail, "
+                "revoke the role's sessions and rotate the key.",
+                secret_metrics[OUTSIDE_PERIMETER_METRIC],
                 threshold=1,
             ),
             alarm(

@@ -13,6 +13,10 @@ Three facts, each with one definition here:
 - **an expected reader**: the call was made with temporary credentials of one of the reader roles, i.e.
   `userIdentity.sessionContext.sessionIssuer.arn` is one of their ARNs. IAM users, the root user, services and
   principals of other accounts never are.
+- **inside the perimeter**: the call came through one of the stack's VPC endpoints, i.e. `vpcEndpointId` is one of
+  `endpoint_ids` (CloudTrail records the field only for calls made through an endpoint). With no ids given, any
+  endpoint counts and only a call with no `vpcEndpointId` (from the internet) is outside. An expected reader's read
+  from outside is the stolen-credential signal: the principal is right, the place is wrong.
 
 CloudTrail record fields: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
 and https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html
@@ -54,11 +58,16 @@ EVENT_NAME = "$.eventName"
 AWS_REGION = "$.awsRegion"
 ERROR_CODE = "$.errorCode"
 REQUESTED_ID = "$.requestParameters.secretId"
+VPC_ENDPOINT = "$.vpcEndpointId"
+"""The VPC endpoint a call came through; absent for a call that came through none (record contents page above)."""
+SOURCE_ADDRESS = "$.sourceIPAddress"
 SESSION_ISSUER = "$.userIdentity.sessionContext.sessionIssuer.arn"
 """For a call made with a role's temporary credentials, the role's IAM ARN (path included). Absent for IAM users,
 the root user and calls from another account, which the unexpected-read pattern must therefore also catch."""
 
 _ROLE_ARN = re.compile(r"arn:[a-z-]+:iam::\d{12}:role/[\w+=,.@/-]+")
+ENDPOINT_ID = re.compile(r"vpce-[0-9a-f]{8,17}")
+"""A VPC endpoint id: `vpce-` and 8 to 17 hexadecimal digits (stack_settings checks config values with it)."""
 _SECRET_NAME = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
 
 
@@ -89,16 +98,27 @@ class SecretAudience:
     """The secret's name (never its value)."""
     reader_role_arns: tuple[str, ...]
     """IAM role ARNs whose sessions are expected to read the secret."""
+    endpoint_ids: tuple[str, ...] = ()
+    """The VPC endpoints an expected reader's reads come through; empty means any endpoint."""
 
     def __post_init__(self) -> None:
         if not _SECRET_NAME.fullmatch(self.secret_name):
             raise ValueError(f"{self.secret_name!r} is not a Secrets Manager secret name")
         for arn in self.reader_role_arns:
             require_role_arn(arn)
+        for endpoint in self.endpoint_ids:
+            if not ENDPOINT_ID.fullmatch(endpoint):
+                raise ValueError(f"{endpoint!r} is not a VPC endpoint id (vpce- and hexadecimal digits)")
 
     @classmethod
-    def of(cls, context: AwsContext, secret_name: str, reader_role_arns: Sequence[str]) -> "SecretAudience":
-        return cls(context, secret_name, tuple(reader_role_arns))
+    def of(
+        cls, context: AwsContext, secret_name: str, reader_role_arns: Sequence[str], endpoint_ids: Sequence[str] = ()
+    ) -> "SecretAudience":
+        return cls(context, secret_name, tuple(reader_role_arns), tuple(endpoint_ids))
+
+    def with_endpoints(self, endpoint_ids: Sequence[str]) -> "SecretAudience":
+        """The same audience whose perimeter is `endpoint_ids` (known once the endpoints exist)."""
+        return SecretAudience(self.context, self.secret_name, self.reader_role_arns, tuple(endpoint_ids))
 
     @property
     def partial_arn(self) -> str:
@@ -140,6 +160,18 @@ class SecretAudience:
 
     def is_unexpected_read(self, record: Mapping[str, Any]) -> bool:
         return self.is_read(record) and not self.is_expected(record)
+
+    def came_through_endpoint(self, record: Mapping[str, Any]) -> bool:
+        """The call came through one of `endpoint_ids` (through any endpoint when none are given)."""
+        endpoint = select(record, VPC_ENDPOINT)
+        if not isinstance(endpoint, str) or not endpoint:
+            return False
+        return not self.endpoint_ids or endpoint in self.endpoint_ids
+
+    def is_read_outside_perimeter(self, record: Mapping[str, Any]) -> bool:
+        """A read by an expected reader's session that did not come through the stack's endpoints: the right
+        principal in the wrong place, i.e. its credentials used somewhere else (successful or denied)."""
+        return self.is_read(record) and self.is_expected(record) and not self.came_through_endpoint(record)
 
     def is_change(self, record: Mapping[str, Any]) -> bool:
         """A Secrets Manager call that changes this secret, its value, versions, tags or policy."""
@@ -205,6 +237,7 @@ class SecretAudience:
             "accountId": self.context.account_id,
             "secretName": self.secret_name,
             "readerRoleArns": list(self.reader_role_arns),
+            **({"endpointIds": list(self.endpoint_ids)} if self.endpoint_ids else {}),
         }
 
 

@@ -76,8 +76,10 @@ def shape(value: Any, declared: Any) -> Any:
     if value is None or pulumi_internals.is_unknown(value):
         return value
     if declared is str:
-        # An unknown inside travels as the wire's unknown text, as one given as the sentinel string already does.
-        return json.dumps(value, default=_unknown_text) if isinstance(value, dict | list) else value
+        if isinstance(value, dict | list):
+            # As the bridge's TransformJSONDocument does: a document holding an unknown becomes one unknown string.
+            return pulumi_internals.WIRE_UNKNOWN if _holds_unknown(value) else json.dumps(value)
+        return value
     origin = typing.get_origin(declared)
     arguments = typing.get_args(declared)
     if origin in (list, abc.Sequence) and arguments and isinstance(value, list):
@@ -90,10 +92,14 @@ def shape(value: Any, declared: Any) -> Any:
     return value
 
 
-def _unknown_text(value: Any) -> str:
+def _holds_unknown(value: Any) -> bool:
     if pulumi_internals.is_unknown(value):
-        return pulumi_internals.WIRE_UNKNOWN
-    raise TypeError(f"{type(value).__name__} cannot be written as JSON")
+        return True
+    if isinstance(value, dict):
+        return any(_holds_unknown(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_holds_unknown(item) for item in value)
+    return False
 
 
 def shape_fields(values: dict[str, Any], declared: dict[str, Any]) -> dict[str, Any]:

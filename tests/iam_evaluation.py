@@ -35,7 +35,8 @@ semantics the repository's documents and tests use, each from the IAM user guide
 
 Not modelled (a statement using them raises NotImplementedError, so no test passes by accident): policy
 variables (`${aws:...}`), Date operators, Binary, a multivalued request value under an operator without
-ForAllValues/ForAnyValue, resource-based policies, permissions boundaries, SCPs and session policies.
+ForAllValues/ForAnyValue, NotPrincipal and principals other than `*` or AWS ARNs (a resource policy's
+Principal is matched against the request's `principal`), permissions boundaries, SCPs and session policies.
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ class Request:
     resource: str
     context: Mapping[str, ContextValue] = field(default_factory=dict)
     """Request context keys; a sequence (list or tuple) is a multivalued key such as aws:TagKeys."""
+    principal: str = ""
+    """The caller as resource policies name it (a role ARN for the role's sessions); only read by statements with a
+    Principal element."""
 
 
 def _as_list(value: Any) -> list[str]:
@@ -177,6 +181,7 @@ def conditions_match(conditions: Mapping[str, Mapping[str, Any]], context: Mappi
                 holds = _set_operator(qualifier, base, negated, actual, expected, if_exists=if_exists)
             elif qualifier:
                 raise NotImplementedError(f"set qualifier {qualifier} is not one IAM defines")
+
             else:
                 holds = _single_operator(base, negated, actual, expected, if_exists=if_exists)
             if not holds:
@@ -184,7 +189,28 @@ def conditions_match(conditions: Mapping[str, Mapping[str, Any]], context: Mappi
     return True
 
 
+def _names_principal(principal: Any, caller: str) -> bool:
+    if principal == "*":
+        return True
+    if not isinstance(principal, Mapping) or set(principal) - {"AWS"}:
+        raise NotImplementedError(f"Principal {principal!r} is not modelled by this test evaluator")
+    return any(item == "*" or item == caller for item in _as_list(principal.get("AWS")))
+
+
+def _names_principal(principal: Any, caller: str) -> bool:
+    """Principal element: `*` or `{"AWS": [ARNs]}` (reference_policies_elements_principal.html); others raise."""
+    if principal == "*":
+        return True
+    if not isinstance(principal, Mapping) or set(principal) - {"AWS"}:
+        raise NotImplementedError(f"Principal {principal!r} is not modelled by this test evaluator")
+    return any(item == "*" or item == caller for item in _as_list(principal.get("AWS")))
+
+
 def _applies(statement: Mapping[str, Any], request: Request) -> bool:
+    if "NotPrincipal" in statement:
+        raise NotImplementedError("NotPrincipal is not modelled by this test evaluator")
+    if "Principal" in statement and not _names_principal(statement["Principal"], request.principal):
+        return False
     if "NotAction" in statement:
         if any(_glob(action, request.action, case_sensitive=False) for action in _as_list(statement["NotAction"])):
             return False

@@ -60,8 +60,11 @@ def only(run: ProgramRun, type_token: str, name: str | None = None) -> RecordedR
 
 
 def document(resource: RecordedResource, prop: str = "policy") -> dict[str, Any]:
-    """A policy document input, parsed; it must be a known JSON string."""
+    """A policy document input, parsed: a known JSON string, or a document object (pulumi-aws takes one for IAM
+    policies), whose values may still hold UNKNOWN."""
     raw = resource.inputs[prop]
+    if isinstance(raw, dict):
+        return raw
     assert isinstance(raw, str), f"{resource.name}.{prop} is not a known JSON string: {raw!r}"
     parsed = json.loads(raw)
     assert isinstance(parsed, dict)

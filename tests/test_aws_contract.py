@@ -296,6 +296,11 @@ def test_endpoints_created_in_an_adopted_vpc_carry_no_restrictive_policy():
             {**EXISTING_VPC, "keyless-ingest:dynamodbEndpointId": "rtb-0cccccccccccccccc"},
             "keyless-ingest:dynamodbEndpointId: must be a VPC endpoint id",
         ),
+        (
+            # The perimeter names this id in the role's Deny and the alarm: vpce- and hexadecimal digits only.
+            {**EXISTING_VPC, "keyless-ingest:secretsManagerEndpointId": "vpce-0123456789ABCDEFG"},
+            "keyless-ingest:secretsManagerEndpointId: must be a VPC endpoint id (vpce- and hexadecimal digits)",
+        ),
     ],
 )
 def test_endpoint_ids_are_checked(overrides, message):

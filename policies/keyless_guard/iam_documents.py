@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Final
 
-from keyless_guard.values import known
+from keyless_guard.values import Unknown, known
 
 _POSITIVE_OPERATORS = ("StringEquals", "StringLike", "ArnEquals", "ArnLike", "IpAddress")
 CALLER_KEYS: Final = frozenset(
@@ -195,10 +195,29 @@ def _statement(index: int, raw: Any) -> Statement:
         principals=tuple(_principals(raw.get("Principal"), index)),
         has_not_principal="NotPrincipal" in raw,
         conditions={
-            str(op): {str(key): _strings(values, index, "Condition") for key, values in clauses.items()}
+            str(op): {
+                str(key): _strings(
+                    _stand_in(values) if str(key).lower() in _NETWORK_KEYS else values, index, "Condition"
+                )
+                for key, values in clauses.items()
+            }
             for op, clauses in conditions.items()
         },
     )
+
+
+UNKNOWN_CONDITION_VALUE: Final = "<unknown at preview>"
+"""What an `aws:SourceVpce` value unknown at preview reads as (an endpoint id AWS assigns when it creates the
+endpoint), so the rest of the document is judged. It holds no wildcard, so it never widens a grant; every other
+unknown still stops the rule ("can't run"), and policy-known-at-preview refuses an unknown document unless it flows
+only from this stack's own VPC endpoints (preview_knowledge.py)."""
+_NETWORK_KEYS: Final = frozenset({"aws:sourcevpce"})
+
+
+def _stand_in(values: Any) -> Any:
+    if isinstance(values, list):
+        return [UNKNOWN_CONDITION_VALUE if isinstance(value, Unknown) else value for value in values]
+    return UNKNOWN_CONDITION_VALUE if isinstance(values, Unknown) else values
 
 
 def _strings(value: Any, index: int, field: str) -> tuple[str, ...]:

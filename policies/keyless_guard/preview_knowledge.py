@@ -5,6 +5,12 @@ first `pulumi preview` every document rule can only answer "can't run" (an advis
 `"Action": "*"` inside. The same holds for the ARN of an attached policy and a secret's KMS key when they come from
 outside the stack's own resources. This stack rule makes each of those a violation of its own, naming how to make the
 value known (explicit names and invoke-built ARNs, as keyless-ingest builds its own policies).
+
+One unknown is accepted: the id of a VPC endpoint of this same stack, as the value of a network condition
+(`aws:SourceVpce`) in a document sent as an object. A perimeter that names its own endpoint cannot know the id before
+the endpoint exists; the rest of the document is known and every rule judges it (iam_documents reads the id as a
+placeholder), and pulumi-policy judges the whole document again with the id resolved just before `pulumi up` sends
+it. Any other unknown, or an endpoint id that flows from outside the stack, is still refused.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from typing import Any, Final
 
 from pulumi_policy import EnforcementLevel, Severity
 
-from keyless_guard.framework import Resource, Stack, StackReport, stack_rule
+from keyless_guard.framework import Report, Resource, Stack, StackReport, resource_rule, stack_rule
 from keyless_guard.iam import ATTACHMENTS, POLICY_PROP, ROLE
 from keyless_guard.values import Unknown
 
@@ -33,6 +39,25 @@ DOCUMENT_PROPS: Final[dict[str, tuple[str, ...]]] = {
 """Resource type -> the properties that hold a policy document (JSON text or object): the identity policies the IAM
 rules read, and the resource policies."""
 _POLICY: Final = "aws:iam/policy:Policy"
+_ENDPOINT: Final = "aws:ec2/vpcEndpoint:VpcEndpoint"
+_NETWORK_KEYS: Final = frozenset({"aws:sourcevpce"})
+_DOCUMENT_OBJECTS: Final = frozenset(
+    {
+        ("aws:iam/role:Role", "assumeRolePolicy"),
+        *(
+            (t, "policy")
+            for t in (
+                "aws:iam/rolePolicy:RolePolicy",
+                "aws:iam/policy:Policy",
+                "aws:iam/userPolicy:UserPolicy",
+                "aws:iam/groupPolicy:GroupPolicy",
+            )
+        ),
+    }
+)
+"""Document properties pulumi-aws also takes as a document object (`Union[str, PolicyDocumentArgs]` in its SDK;
+its bridge serialises the object, TransformJSONDocument). Other policies, a secret's included, are strings only, so
+an unknown there leaves nothing to judge."""
 _KEYS: Final = ("aws:kms/key:Key", "aws:kms/alias:Alias", "aws:kms/replicaKey:ReplicaKey")
 _HOW: Final = (
     "Build the document from values known before anything exists: explicit resource names and ARNs assembled from "
@@ -57,10 +82,80 @@ def _from_stack(stack: Stack, resource: Resource, prop: str, types: tuple[str, .
     return any(r is not None and r.type in types for r in found)
 
 
-def _unknown_documents(resource: Resource) -> Iterator[str]:
+def _only_from(stack: Stack, resource: Resource, prop: str, types: tuple[str, ...]) -> bool:
+    """True if `prop` of `resource` flows from resources of this stack, every one of them of one of `types`."""
+    found = [stack.by_urn(urn) for urn in resource.property_dependencies.get(prop, ())]
+    return bool(found) and all(r is not None and r.type in types for r in found)
+
+
+def _unknowns_only_in_network_conditions(document: Any) -> bool:
+    """True if `document` is an object whose every unknown is a value of an `aws:SourceVpce` condition."""
+    if not isinstance(document, dict) or _holds_unknown(document.get("Version")):
+        return False
+    statements = document.get("Statement")
+    if not isinstance(statements, list):
+        return False
+    for statement in statements:
+        if not isinstance(statement, dict):
+            return False
+        for element, value in statement.items():
+            if element != "Condition":
+                if _holds_unknown(value):
+                    return False
+                continue
+            if not isinstance(value, dict):
+                return False
+            for clauses in value.values():
+                if not isinstance(clauses, dict):
+                    return False
+                for key, values in clauses.items():
+                    if str(key).lower() not in _NETWORK_KEYS and _holds_unknown(values):
+                        return False
+    return True
+
+
+@resource_rule(
+    name="policy-unknown-only-endpoint-ids",
+    description="An IAM document sent as an object may hold unknowns at preview only as aws:SourceVpce values.",
+    level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    remediation=_HOW,
+    equivalent="none in Checkov or cdk-nag (both read synthesized templates, where nothing is unknown)",
+    resource_types=tuple(sorted({type_ for type_, _ in _DOCUMENT_OBJECTS})),
+)
+def policy_unknown_only_endpoint_ids(resource: Resource, report: Report) -> None:
+    """The inputs' half of policy-known-at-preview's one exception: that rule sees the planned outputs, where the
+    provider has already turned such a document into one unknown string, and checks where the unknowns flow from;
+    this one sees the document and checks where in it they sit."""
+    for type_, prop in sorted(_DOCUMENT_OBJECTS):
+        if type_ != resource.type:
+            continue
+        document = resource.props.get(prop)
+        if _holds_unknown(document) and not _unknowns_only_in_network_conditions(document):
+            report(
+                f"The policy document in {prop} is unknown at preview outside an aws:SourceVpce value (or unknown "
+                f"as a whole), so the rules of this pack cannot judge it. {_HOW}"
+            )
+
+
+def own_endpoint_document(stack: Stack, resource: Resource, prop: str) -> bool:
+    """True if `prop` is a document property pulumi-aws takes as an object and its value flows only from this
+    stack's VPC endpoints: unknown in the planned outputs at preview, judged in the inputs by Analyze."""
+    return (resource.type, prop) in _DOCUMENT_OBJECTS and _only_from(stack, resource, prop, (_ENDPOINT,))
+
+
+def _unknown_documents(stack: Stack, resource: Resource) -> Iterator[str]:
     for prop in DOCUMENT_PROPS.get(resource.type, ()):
-        if _holds_unknown(resource.props.get(prop)):
-            yield prop
+        document = resource.props.get(prop)
+        if not _holds_unknown(document):
+            continue
+        if own_endpoint_document(stack, resource, prop):
+            # The stack sees the planned outputs, where the provider turned a document holding an unknown into one
+            # unknown string; the document object itself went through Analyze, where every rule judged it with
+            # the aws:SourceVpce values read as placeholders (iam_documents), and policy-unknown-only-endpoint-ids
+            # refused it if any other unknown sat in it.
+            continue
+        yield prop
 
 
 def _unknown_policy_arns(stack: Stack, resource: Resource) -> Iterator[str]:
@@ -86,10 +181,12 @@ def _unknown_policy_arns(stack: Stack, resource: Resource) -> Iterator[str]:
 )
 def policy_known_at_preview(stack: Stack, report: StackReport) -> None:
     for resource in stack.resources:
-        for prop in _unknown_documents(resource):
+        for prop in _unknown_documents(stack, resource):
             report(
                 f"The policy document in {prop} is unknown at preview (it is built from outputs of resources not "
-                f"created yet), so no rule of this pack can judge it and it would pass unread. {_HOW}",
+                f"created yet), so no rule of this pack can judge it and it would pass unread. {_HOW} (The one "
+                "exception: the id of this stack's own VPC endpoint as an aws:SourceVpce value, in a document sent "
+                "as an object.)",
                 resource.urn,
             )
         for prop in _unknown_policy_arns(stack, resource):

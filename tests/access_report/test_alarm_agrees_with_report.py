@@ -91,3 +91,59 @@ def test_a_read_of_the_same_name_in_another_region_raises_no_alarm():
     here = {**elsewhere[0], "awsRegion": ct.REGION}
     assert deployed_pattern("unexpected-secret-reads").matches(here)
     assert prod_audience().is_unexpected_read(here)
+
+
+# --- the stolen-credential signal: an expected reader's read from outside the perimeter
+
+
+@cache
+def prod_after_deploy() -> ProgramRun:
+    """Endpoint ids known (the mocks assign them), as after the first `pulumi up`."""
+    return run_program(REPO_ROOT, "prod", first_preview=False)
+
+
+def stolen_credential_reads() -> list[dict[str, object]]:
+    """The function's own recorded read, replayed as an attacker holding its credentials would leave it:
+    from the internet (CloudTrail writes no vpcEndpointId for a call made through no endpoint:
+    https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html),
+    denied there (the perimeter's work), and through another VPC's endpoint."""
+    (function_read,) = [r for r in RECORDS if prod_audience().is_read(r) and prod_audience().is_expected(r)][:1]
+    laptop = {k: v for k, v in function_read.items() if k not in ("vpcEndpointId", "vpcEndpointAccountId")}
+    return [
+        {**laptop, "eventID": "stolen-1", "sourceIPAddress": "203.0.113.50"},
+        {**laptop, "eventID": "stolen-2", "sourceIPAddress": "203.0.113.50", "errorCode": "AccessDenied"},
+        {
+            **function_read,
+            "eventID": "stolen-3",
+            "sourceIPAddress": "10.9.8.7",
+            "vpcEndpointId": "vpce-0badbadbadbadbad0",
+        },
+    ]
+
+
+@pytest.mark.parametrize("missing_matches_not_equal", [False, True])
+def test_the_outside_the_perimeter_filter_matches_exactly_the_reads_the_report_marks(missing_matches_not_equal):
+    deployed = only(prod_after_deploy(), FILTER, "secret-access-secret-reads-outside-perimeter").inputs["pattern"]
+    endpoint = only(prod_after_deploy(), "aws:ec2/vpcEndpoint:VpcEndpoint", "network-secretsmanager").outputs["id"]
+    # The stack names its own endpoint; the recorded events name the fixtures' endpoint: the same place.
+    assert deployed.count(f'"{endpoint}"') == 1
+    pattern = FilterPattern.parse(deployed.replace(endpoint, ct.VPC_ENDPOINT))
+    audience = prod_audience().with_endpoints([ct.VPC_ENDPOINT])
+    records = [*RECORDS, *stolen_credential_reads()]
+
+    alarmed = {
+        str(record["eventID"])
+        for record in records
+        if pattern.matches(record, missing_matches_not_equal=missing_matches_not_equal)
+    }
+    report = build_report(records, audience, secret_arn=ct.SECRET_ARN, since=None, until=None)
+
+    assert alarmed == {str(r["eventID"]) for r in records if audience.is_read_outside_perimeter(r)}
+    # Not vacuous: the recorded reads through the endpoint stay quiet, the three replays do not.
+    assert alarmed == {"stolen-1", "stolen-2", "stolen-3"}
+    assert sorted((read.source_address, read.endpoint, read.denied) for read in report.outside) == [
+        ("10.9.8.7", "vpce-0badbadbadbadbad0", False),
+        ("203.0.113.50", "-", False),
+        ("203.0.113.50", "-", True),
+    ]
+    assert report.alarming

@@ -144,6 +144,9 @@ def test_the_whole_fixture_tree_gives_the_documented_json(capsys):
         # 20 records in expected-only (8 + 5 + 4 + 3) and 9 in unexpected; all but the 3 about other secrets and the
         # BatchGetSecretValue call (its GetSecretValue record is the read) concern this secret.
         "records": {"read": 29, "about_secret": 25},
+        # Every recorded read by the function came through an endpoint.
+        "perimeter": {"endpoints": "any"},
+        "outside_perimeter": [],
     }
 
 
@@ -329,6 +332,10 @@ def test_no_secret_value_is_ever_printed(capsys, tmp_path):
         (["--events", str(FIXTURES)], "one of the arguments --stack --secret-arn is required"),
         (["--lookup", "--events", str(FIXTURES), *SECRET], "not allowed with argument"),
         (["--insights", *SECRET, "--account", ct.ACCOUNT], "--insights needs --log-group"),
+        (
+            ["--events", str(FIXTURES), *SECRET, "--endpoint", "vpce-XYZ"],
+            "--endpoint: 'vpce-XYZ' is not a VPC endpoint id (vpce- and hexadecimal digits)",
+        ),
     ],
 )
 def test_bad_input_gets_one_line_and_exit_2(capsys, tmp_path, monkeypatch, args, message):
@@ -383,7 +390,7 @@ def test_the_records_line_counts_what_the_window_kept(capsys):
     # 20 records; the 3 about other secrets (the same name in us-east-1, another secret and its Decrypt) are not ours.
     assert code == EXIT_OK
     assert "Records  20 read, 17 about this secret" in out
-    assert out.rstrip().endswith("Nothing unexpected: only expected readers read the secret.")
+    assert out.rstrip().endswith("Nothing unexpected: only expected readers read the secret, through the perimeter.")
 
 
 def test_the_png_legend_sits_outside_the_plot_so_it_hides_no_bar():
@@ -433,3 +440,53 @@ def test_the_png_draws_the_last_hour_as_a_step_one_hour_wide():
         ]
     finally:
         pyplot.close(figure)
+
+
+# --- reads outside the perimeter: the function's credentials used elsewhere
+
+
+def with_stolen_reads(tmp_path, *replays: dict[str, Any]) -> str:
+    """The expected-only fixtures plus the function's own read replayed from elsewhere (`replays` overrides)."""
+    folder = tmp_path / "trail"
+    shutil.copytree(FIXTURES / "expected-only", folder)
+    read = ct.function_read("2026-11-28T14:00:00Z")[0]
+    records = []
+    for number, change in enumerate(replays):
+        record = {k: v for k, v in read.items() if k not in ("vpcEndpointId", "vpcEndpointAccountId")}
+        records.append({**record, "eventID": f"replay-{number}", **change})
+    (folder / "replays.json").write_text(json.dumps({"Records": records}))
+    return str(folder)
+
+
+def test_reads_outside_the_perimeter_are_marked_with_their_source_addresses_and_exit_3(capsys, tmp_path):
+    events = with_stolen_reads(
+        tmp_path,
+        {"sourceIPAddress": "203.0.113.50"},
+        {"sourceIPAddress": "192.0.2.9", "vpcEndpointId": "vpce-0badbadbadbadbad0"},
+    )
+
+    code, result = json_report(capsys, "--events", events, *SECRET, *READER, "--endpoint", ct.VPC_ENDPOINT)
+    code_any, result_any = json_report(capsys, "--events", events, *SECRET, *READER)
+    table_code, table, _ = report(capsys, "--events", events, *SECRET, *READER, "--endpoint", ct.VPC_ENDPOINT)
+
+    assert code == code_any == table_code == EXIT_UNEXPECTED
+    assert result["unexpected"] == 0  # the principal is the expected one: only the place is wrong
+    assert result["perimeter"] == {"endpoints": [ct.VPC_ENDPOINT]}
+    assert [(r["principal"], r["source_address"], r["vpc_endpoint"]) for r in result["outside_perimeter"]] == [
+        (ct.FUNCTION_ROLE, "203.0.113.50", "-"),
+        (ct.FUNCTION_ROLE, "192.0.2.9", "vpce-0badbadbadbadbad0"),
+    ]
+    # Without --endpoint any endpoint counts as inside: only the read from the internet is outside.
+    assert [r["source_address"] for r in result_any["outside_perimeter"]] == ["203.0.113.50"]
+    assert "Reads by expected readers outside the perimeter (vpce-0a1b2c3d4e5f60718)" in table
+    assert "2 read(s) by expected readers came from outside the perimeter (from 192.0.2.9, 203.0.113.50)" in table
+
+
+def test_exit_0_when_every_read_came_through_the_endpoint(capsys):
+    code, out, _ = report(
+        capsys, "--events", str(FIXTURES / "expected-only"), *SECRET, *READER, "--endpoint", ct.VPC_ENDPOINT
+    )
+
+    assert code == EXIT_OK
+    assert "(none: every read by an expected reader came through the perimeter)" in out
+    assert "Nothing unexpected: only expected readers read the secret, through the perimeter." in out

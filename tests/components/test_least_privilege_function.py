@@ -11,6 +11,7 @@ from tests.stack_inspection import ACCOUNT, REGION, build_error, document, of_ty
 CONTEXT = AwsContext("aws", REGION, ACCOUNT)
 SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:team/api-key-??????"
 TABLE = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/readings"
+FUNCTION = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:fn"
 ENVIRONMENT = {"SECRET_ID": "team/api-key", "TABLE_NAME": "readings"}
 TAGGED = {"StringEquals": {"aws:ResourceTag/keyless-ingest-network": "net"}}
 
@@ -57,15 +58,33 @@ def test_outside_a_vpc_the_role_can_log_write_the_table_and_read_the_secret_and_
             "Effect": "Allow",
             "Action": ["dynamodb:BatchWriteItem"],
             "Resource": [TABLE],
+            "Condition": {"ArnEquals": {"lambda:SourceFunctionArn": FUNCTION}},
         },
         "ReadApiKey": {
             "Sid": "ReadApiKey",
             "Effect": "Allow",
             "Action": ["secretsmanager:GetSecretValue"],
             "Resource": [SECRET],
+            "Condition": {"ArnEquals": {"lambda:SourceFunctionArn": FUNCTION}},
+        },
+        "WriteReadingsOnlyInsideTheFunction": {
+            "Sid": "WriteReadingsOnlyInsideTheFunction",
+            "Effect": "Deny",
+            "Action": ["dynamodb:BatchWriteItem"],
+            "Resource": [TABLE],
+            "Condition": {"ArnNotEquals": {"lambda:SourceFunctionArn": FUNCTION}},
+        },
+        "ReadApiKeyOnlyInsideTheFunction": {
+            "Sid": "ReadApiKeyOnlyInsideTheFunction",
+            "Effect": "Deny",
+            "Action": ["secretsmanager:GetSecretValue"],
+            "Resource": [SECRET],
+            "Condition": {"ArnNotEquals": {"lambda:SourceFunctionArn": FUNCTION}},
         },
     }
     assert only(run, "aws:lambda/function:Function").inputs.get("vpcConfig") is None
+    # No endpoint given: no network perimeter policy (a function outside a VPC has no endpoint to go through).
+    assert [r.name for r in of_type(run, "aws:iam/rolePolicy:RolePolicy")] == ["fn-policy"]
 
 
 def test_trust_policy_admits_only_lambda_from_this_account():

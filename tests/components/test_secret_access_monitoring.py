@@ -78,6 +78,8 @@ def test_filters_read_the_trail_log_group_and_name_the_secret_and_exactly_the_re
         "ki-prod-secret-reads": ("org-trail/management-events", reads.every_read()),
         "ki-prod-unexpected-secret-reads": ("org-trail/management-events", reads.reads_by_others()),
         "ki-prod-secret-read-throttles": ("org-trail/management-events", reads.throttled_reads_by(ROLE)),
+        # No endpoint given: a reader's read through no endpoint at all is outside the perimeter.
+        "ki-prod-secret-reads-outside-perimeter": ("org-trail/management-events", reads.reads_outside_perimeter()),
     }
     assert monitoring.audience == SecretAudience.of(CONTEXT, "ki/prod/api-key", [ROLE, ROTATOR])
     assert resolved(monitoring.unexpected_reads_pattern) == (
@@ -92,7 +94,7 @@ def test_filters_read_the_trail_log_group_and_name_the_secret_and_exactly_the_re
     )
     assert {f["metricTransformation"]["name"]: f["metricTransformation"] for f in filters.values()} == {
         metric: {"name": metric, "namespace": NAMESPACE, "value": "1", "unit": "Count"}
-        for metric in ("SecretReads", "UnexpectedSecretReads", "SecretReadThrottles")
+        for metric in ("SecretReads", "UnexpectedSecretReads", "SecretReadThrottles", "SecretReadsOutsidePerimeter")
     }
 
 
@@ -106,6 +108,13 @@ def test_each_alarm_has_its_metric_threshold_period_and_notifies_the_topic():
         "ki-prod-unexpected-secret-reads": (
             NAMESPACE,
             "UnexpectedSecretReads",
+            None,
+            1,
+            "GreaterThanOrEqualToThreshold",
+        ),
+        "ki-prod-secret-reads-outside-perimeter": (
+            NAMESPACE,
+            "SecretReadsOutsidePerimeter",
             None,
             1,
             "GreaterThanOrEqualToThreshold",
@@ -331,3 +340,27 @@ def test_with_secret_read_alarms_off_only_the_function_alarms_and_the_topic_rema
 def test_bad_arguments_fail_with_a_clear_message(overrides, message):
     with pytest.raises(PreviewError, match=message):
         build(**overrides)
+
+
+def test_the_outside_the_perimeter_filter_names_the_endpoint_once_it_exists():
+    """The endpoint id is AWS's to assign (unknown at the first preview); once known it is the exact id. CloudTrail
+    writes `vpcEndpointId` only for calls made through an endpoint
+    (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html)."""
+    endpoint = "vpce-0123456789abcdef0"
+
+    def body():
+        SecretAccessMonitoring("mon", monitoring_args(perimeter_endpoint_ids=[pulumi.Output.from_input(endpoint)]))
+
+    run = run_components(body)
+    (outside,) = [f for f in of_type(run, FILTER) if f.inputs["name"] == "ki-prod-secret-reads-outside-perimeter"]
+
+    assert outside.inputs["pattern"] == (
+        '{ ($.eventSource = "secretsmanager.amazonaws.com") && ($.eventName = "GetSecretValue") && '
+        f'($.awsRegion = "{REGION}") && '
+        '(($.requestParameters.secretId = "ki/prod/api-key") || '
+        f'($.requestParameters.secretId = "arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:ki/prod/api-key") || '
+        f'($.requestParameters.secretId = "arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:ki/prod/api-key-*")) && '
+        f'(($.userIdentity.sessionContext.sessionIssuer.arn = "{ROLE}") || '
+        f'($.userIdentity.sessionContext.sessionIssuer.arn = "{ROTATOR}")) && '
+        f'(($.vpcEndpointId NOT EXISTS) || ($.vpcEndpointId != "{endpoint}")) }}'
+    )

@@ -74,3 +74,12 @@ def test_describe_is_what_the_stack_exports():
         "secretName": "team/api-key",
         "readerRoleArns": [ROLE],
     }
+
+
+def test_an_endpoint_that_is_not_a_vpce_id_is_refused():
+    audience = SecretAudience.of(AwsContext("aws", "eu-west-1", "111122223333"), "team/key", [])
+
+    with pytest.raises(ValueError, match="'vpce-0A1B' is not a VPC endpoint id"):
+        audience.with_endpoints(["vpce-0A1B"])
+    assert audience.with_endpoints(["vpce-0a1b2c3d"]).describe()["endpointIds"] == ["vpce-0a1b2c3d"]
+    assert "endpointIds" not in audience.describe()

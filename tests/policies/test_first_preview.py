@@ -98,7 +98,8 @@ def test_one_unknown_principal_does_not_let_a_secret_without_policy_pass(pack):
 @pytest.mark.parametrize(
     ("first_preview", "expected"),
     [
-        (True, {("policy-known-at-preview", "writer-policy")}),
+        # Both halves: the planned outputs' rule and the inputs' rule (a document unknown as a whole).
+        (True, {("policy-known-at-preview", "writer-policy"), ("policy-unknown-only-endpoint-ids", "writer-policy")}),
         (False, {("iam-no-wildcard-actions", "writer-policy")}),
     ],
     ids=["first-preview", "later-preview"],

@@ -54,7 +54,10 @@ def test_analyzer_info_carries_each_rules_metadata(pack):
         ("aws:kms/key:Key", {"kms-key-rotation", "kms-key-policy-no-public"}),
         ("aws:kms/keyPolicy:KeyPolicy", {"kms-key-policy-no-public"}),
         ("aws:secretsmanager/secretVersion:SecretVersion", {"secret-no-value-in-program"}),
-        ("aws:secretsmanager/secret:Secret", {"secret-policy-not-public", "secret-customer-managed-kms"}),
+        (
+            "aws:secretsmanager/secret:Secret",
+            {"secret-policy-not-public", "secret-customer-managed-kms", "secret-network-perimeter"},
+        ),
         ("aws:lambda/function:Function", {"lambda-env-no-credentials"}),
         ("aws:iam/accessKey:AccessKey", {"iam-no-access-keys"}),
         ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", {"iam-no-broad-managed-policies"}),

@@ -205,6 +205,7 @@ def test_unknown_policy_is_an_advisory_not_a_pass(pack):
         ("iam-policy-valid", "advisory", True),
         ("iam-passrole-scoped", "advisory", True),
         ("policy-known-at-preview", "mandatory", False),
+        ("policy-unknown-only-endpoint-ids", "mandatory", False),
     }
 
 

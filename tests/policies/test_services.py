@@ -37,6 +37,13 @@ DENY_OTHERS = {
     "Resource": "*",
     "Condition": {"StringNotEquals": {"aws:PrincipalArn": [READER]}},
 }
+DENY_OUTSIDE = {
+    "Effect": "Deny",
+    "Principal": "*",
+    "Action": "secretsmanager:GetSecretValue",
+    "Resource": "*",
+    "Condition": {"Null": {"aws:SourceVpce": "true"}},
+}
 
 
 def secret(name: str, kms_key_id: object = KEY_ALIAS) -> RecordedResource:
@@ -51,8 +58,9 @@ def secret_policy(name: str, target: RecordedResource, *statements: Mapping[str,
 
 def test_strict_secret_policy_passes(pack):
     # GIVEN the real stack's policy: allow the reader, deny everyone else (the Deny with Principal "*" is the trap)
+    # and every read from outside a VPC endpoint
     target = secret("s")
-    policy = secret_policy("s-policy", target, read({"AWS": [READER]}), DENY_OTHERS)
+    policy = secret_policy("s-policy", target, read({"AWS": [READER]}), DENY_OTHERS, DENY_OUTSIDE)
     # (the fixture has no unexpected-access alarm; tests/policies/test_monitoring_rule.py covers that rule)
     assert found(pack, target, policy) == {("secret-unexpected-access-alarm", "s")}
 

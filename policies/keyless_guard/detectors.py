@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import math
 import re
 from collections import Counter
@@ -271,10 +272,11 @@ def _keyword_findings(text: str, filename: str) -> Iterator[Finding]:
                 yield Finding(str(plugin.secret_type), number)
 
 
-def text_findings(text: str, filename: str = "") -> list[Finding]:
+def text_findings(text: str, filename: str = "", *, literals: bool = True) -> list[Finding]:
     """Credentials in a source file: format detectors over the whole text, detect-secrets' keyword plugin on
-    assignments, and the entropy test on quoted literals."""
-    findings: list[Finding] = list(_keyword_findings(text, filename))
+    assignments, and the entropy test on quoted literals (`literals=False` leaves out the last two, for a structured
+    file whose values are judged one by one in their own syntax)."""
+    findings: list[Finding] = list(_keyword_findings(text, filename)) if literals else []
     lines: list[str] | None = None
     for plugin in _format_plugins():
         if not _matches(plugin, text):
@@ -297,18 +299,39 @@ def text_findings(text: str, filename: str = "") -> list[Finding]:
             if _auth_header_credential(line)
         )
     flagged = {finding.line for finding in findings}
-    for literal in _QUOTED.finditer(text):
+    for literal in _QUOTED.finditer(text) if literals else ():
         line = text.count("\n", 0, literal.start()) + 1
         if line not in flagged and any(True for _ in random_tokens(literal.group("body"))):
             findings.append(Finding("High-entropy string literal", line))
     return sorted(set(findings), key=lambda f: (f.line, f.kind))
 
 
+_BYTE_ORDER_MARKS: Final = (
+    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE, whose mark it starts with
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_UTF16_NULS = 0.9
+"""Share of NULs on one byte parity (and none on the other) that makes BOM-less text UTF-16: ASCII in UTF-16."""
+
+
 def decode_text(data: bytes) -> str | None:
-    """The file as text, or None for a binary file (a NUL byte in its first 8 KiB)."""
-    if b"\0" in data[:_BINARY_PROBE]:
-        return None
-    return data.decode("utf-8", errors="replace")
+    """The file as text: UTF-8 (undecodable bytes replaced), or UTF-16 / UTF-32 by their byte-order mark or, without
+    one, by NULs on every other byte; None for a binary file (other NUL bytes in the first 8 KiB)."""
+    for mark, codec in _BYTE_ORDER_MARKS:
+        if data.startswith(mark):
+            return data.decode(codec, errors="replace")
+    probe = data[:_BINARY_PROBE]
+    if b"\0" not in probe:
+        return data.decode("utf-8", errors="replace")
+    even, odd = probe[0::2], probe[1::2]
+    if odd and odd.count(0) >= _UTF16_NULS * len(odd) and not even.count(0):
+        return data.decode("utf-16-le", errors="replace")
+    if even and even.count(0) >= _UTF16_NULS * len(even) and not odd.count(0):
+        return data.decode("utf-16-be", errors="replace")
+    return None
 
 
 def value_findings(value: str) -> list[str]:

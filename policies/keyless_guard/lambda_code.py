@@ -25,6 +25,7 @@ from typing import Any, Final
 import pulumi
 from pulumi_policy import EnforcementLevel, Severity
 
+from keyless_guard.code_formats import file_kind, format_aware_findings, notebook_sources
 from keyless_guard.detectors import Finding, decode_text, text_findings
 from keyless_guard.env_values import assignments, describe, name_words, names_a_digest, variable_problems
 from keyless_guard.framework import Report, Resource, resource_rule
@@ -41,6 +42,10 @@ MAX_ARCHIVE_DEPTH: Final = 3
 _MAX_REPORTED: Final = 20
 _SKIPPED_SUFFIXES: Final = (".pyc", ".pyo", ".so", ".png", ".jpg", ".gif", ".ico")
 """Compiled code and images: binary, so the text detectors cannot read them (binary files are skipped anyway)."""
+_BINARY_REASON: Final = (
+    "it is binary (NUL bytes, and no UTF-16 or UTF-32 text), so the text detectors cannot read it; a keystore "
+    "(.p12, .pfx, .jks), a pickle or a database can hold a credential"
+)
 _ZIP_SUFFIXES: Final = (".zip", ".jar", ".whl", ".egg", ".war", ".ear")
 _TAR_SUFFIXES: Final = (".tar", ".tgz", ".tar.gz", ".tar.bz2", ".tar.xz")
 _PACKAGE_METADATA_FILES: Final = frozenset(
@@ -255,18 +260,38 @@ def _hex_key_findings(text: str) -> Iterator[Finding]:
 
 
 def file_findings(name: str, data: bytes) -> list[Finding]:
-    """Credentials in one bundle file: the shared detectors, plus `.env` assignments and hex keys in code."""
+    """Credentials in one bundle file: the shared detectors, the file read in its own syntax (`code_formats`), `.env`
+    assignments and hex keys in code. A binary file gives none here; `bundle_scan` reports it as unscanned."""
     text = decode_text(data)
     if text is None:
         return []
-    findings = text_findings(text, name)
-    extra = [*(_dotenv_findings(text) if _DOTENV_NAME.search(name) else ()), *_hex_key_findings(text)]
+    if file_kind(name, text) == "notebook":
+        return _notebook_findings(name, text)
+    own_syntax, structured = format_aware_findings(name, text)
+    findings = text_findings(text, name, literals=not structured)
+    extra = [
+        *(_dotenv_findings(text) if _DOTENV_NAME.search(name) else ()),
+        *_hex_key_findings(text),
+        *own_syntax,
+    ]
     flagged = {finding.line for finding in findings}
     for finding in extra:  # one finding a line: the shared detectors' name for it comes first
         if finding.line not in flagged:
             flagged.add(finding.line)
             findings.append(finding)
     return sorted(findings, key=lambda f: (f.line, f.kind))
+
+
+def _notebook_findings(name: str, text: str) -> list[Finding]:
+    """A notebook's code cells, JSON-decoded (its escaped strings read as written) and scanned as Python."""
+    cells = notebook_sources(text)
+    if cells is None:
+        return text_findings(text, name)
+    findings = []
+    for cell, source in cells:
+        for finding in file_findings(f"{name}#cell{cell}.py", source.encode()):
+            findings.append(Finding(f"{finding.kind} (code cell {cell}, line {finding.line})", 1))
+    return findings
 
 
 def bundle_scan(archive: Any, *, skip_unchanged_installed: bool = True) -> BundleScan:
@@ -286,6 +311,9 @@ def bundle_scan(archive: Any, *, skip_unchanged_installed: bool = True) -> Bundl
         if skip_unchanged_installed and recorded.get(entry.name) == _urlsafe_sha256(entry.data):
             scan.unchanged_installed_files += 1
             continue
+        if decode_text(entry.data) is None:
+            scan.unscanned.append(Unscanned(entry.name, _BINARY_REASON))
+            continue
         scan.findings.extend((entry.name, finding) for finding in file_findings(entry.name, entry.data))
     return scan
 
@@ -300,9 +328,17 @@ def bundle_scan(archive: Any, *, skip_unchanged_installed: bool = True) -> Bundl
     resource_types=(FUNCTION, LAYER),
 )
 def no_credentials_in_code(resource: Resource, report: Report) -> None:
-    if resource.props.get("code") is None:
-        return  # an S3 object or container image is built elsewhere; scan it where it is built
     what = "layer" if resource.type == LAYER else "code"
+    if resource.props.get("code") is None:
+        # A container image (imageUri) is built and scanned elsewhere (policies/README.md, out of scope). An S3
+        # object is not: it is reported, because an unscanned bundle is not a clean one.
+        if resource.props.get("s3Bucket") is not None or resource.props.get("s3Key") is not None:
+            report(
+                f"The {what} comes from S3 (s3Bucket / s3Key), so it was not scanned: the pack reads only local "
+                "archives at preview and never reaches S3. Point code at the local archive the object is built from "
+                "(code=pulumi.FileArchive(...)), or scan that archive where the object is uploaded."
+            )
+        return
     code = known(resource.props["code"], "code")
     try:
         scan = bundle_scan(code)

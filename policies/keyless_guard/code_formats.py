@@ -254,6 +254,7 @@ def notebook_sources(text: str) -> list[tuple[int, str]] | None:
 # Shell scripts and Dockerfiles ----------------------------------------------------------------------------------------
 
 _HEREDOC = re.compile(r"<<-?\s*(?P<q>['\"]?)(?P<tag>[A-Za-z_][A-Za-z0-9_]*)(?P=q)")
+_REDIRECT = re.compile(r"""(?<!<)>>?\s*(?P<q>['"]?)(?P<path>[^'"\s<>]+)(?P=q)""")
 _FLAG = re.compile(r"--?(?P<name>[A-Za-z][A-Za-z0-9_-]*)(?:=(?P<value>.*))?$", re.DOTALL)
 _USER_FLAGS: Final = frozenset({"u", "user", "proxy-user"})
 """curl's `-u user:password`: the password is after the first colon."""
@@ -310,7 +311,8 @@ def _heredoc_findings(lines: list[str]) -> Iterator[Finding]:
         while number < len(lines) and lines[number].strip() != match.group("tag"):
             number += 1
         body = "\n".join(lines[start:number])
-        target = lines[start - 1].split(">")[-1].split("<<")[0].strip() if ">" in lines[start - 1] else ""
+        redirect = _REDIRECT.search(lines[start - 1])
+        target = redirect.group("path") if redirect else ""
         kind = file_kind(target, body) if target else "yaml"
         parse = _STRUCTURED.get(kind, _yaml_file)
         findings = parse(body)

@@ -87,10 +87,8 @@ def format_aware_findings(name: str, text: str) -> tuple[list[Finding], bool]:
         return [], False
     kind = file_kind(name, text)
     if kind in _STRUCTURED:
-        findings = _STRUCTURED[kind](text)
-        if findings is not None:
-            return list(findings), True
-        return [], False
+        parsed = _STRUCTURED[kind](text)
+        return (list(parsed), True) if parsed is not None else ([], False)
     if kind == "python":
         return list(python_findings(text)), False
     if kind == "shell":
@@ -340,7 +338,7 @@ def dockerfile_findings(text: str) -> Iterator[Finding]:
 
 def _instructions(text: str) -> Iterator[tuple[int, str]]:
     """(first line, instruction) with `\\` continuation lines joined, comment lines dropped."""
-    start, parts = 0, []
+    start, parts = 0, list[str]()
     for number, line in enumerate(text.splitlines(), start=1):
         if not parts and (not line.strip() or line.lstrip().startswith("#")):
             continue

@@ -27,12 +27,15 @@ from typing import Any, Final
 
 import yaml
 
-from keyless_guard.detectors import Finding, format_findings, is_placeholder, random_tokens
+from keyless_guard.detectors import Finding, format_findings, is_placeholder, looks_random, random_tokens
 from keyless_guard.env_values import (
     NameKind,
+    Problem,
     assignments,
     describe,
+    is_public_jwk,
     name_kind,
+    named_value,
     names_a_digest,
     names_an_id,
     variable_problems,
@@ -47,6 +50,7 @@ _SHELL_SUFFIXES: Final = (".sh", ".bash", ".zsh", ".ksh")
 _SHEBANG = re.compile(r"#!\s*\S*/(env\s+)?(ba|z|k|da)?sh\b")
 _YAML_SUFFIXES: Final = (".yaml", ".yml")
 _SECRET_KINDS: Final = (NameKind.SECRET, NameKind.ABOUT_SECRET)
+_SAFE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
 _MAX_PARSE: Final = 1024 * 1024
 """Files over 1 MiB are left to the text detectors (a lock file, a data dump); parsing them costs more than it finds."""
 
@@ -71,7 +75,7 @@ def file_kind(name: str, text: str) -> str:
         return "toml"
     if _DOCKERFILE.search(base):
         return "dockerfile"
-    if base.endswith(".py"):
+    if base.endswith((".py", ".pyi")):
         return "python"
     if base.endswith(_SHELL_SUFFIXES) or base == "bootstrap" or _SHEBANG.match(text[:128]):
         return "shell"
@@ -120,9 +124,46 @@ def _line_of(text: str, path: tuple[str, ...]) -> int:
     return found + 1
 
 
+_MAX_DEPTH: Final = 64
+
+
 def _judge_document(text: str, label: str, document: Any) -> Iterator[Finding]:
-    for problem in variable_problems(label, document):
-        yield Finding(describe(label, problem), _line_of(text, problem.path))
+    """Each leaf of a parsed file judged under its key, the way a structured environment value's pairs are; a file
+    is walked here rather than as one value, so a large data file is not one value over the judge's node budget."""
+    for path, name, value in _leaves(document, (), label, 0):
+        if value is None or isinstance(value, bool):
+            continue  # a switch (`"MasterUserPassword": false` in a schema), never a credential
+        # A key that is not identifier-shaped (`AWS::SecretsManager::Secret`, a sentence) is data, not a name.
+        for problem in variable_problems(name if _SAFE_KEY.fullmatch(name) else label, value):
+            full = (*path, *problem.path)
+            yield Finding(
+                describe(f"{label} (at {'.'.join(full)})" if full else label, Problem(problem.what)),
+                _line_of(text, full),
+            )
+
+
+def _leaves(node: Any, path: tuple[str, ...], name: str, depth: int) -> Iterator[tuple[tuple[str, ...], str, Any]]:
+    if depth > _MAX_DEPTH:
+        yield path, name, "{...}"  # judged as an opaque string: too deep to be a configuration anyone writes
+        return
+    if isinstance(node, dict):
+        if is_public_jwk(node):
+            return
+        named = named_value(node)
+        if named is not None:
+            yield (*path, _label(named[0])), named[0], named[1]
+            return
+        for key, inner in node.items():
+            yield from _leaves(inner, (*path, _label(str(key))), str(key), depth + 1)
+    elif isinstance(node, list):
+        for inner in node:
+            yield from _leaves(inner, path, name, depth + 1)
+    else:
+        yield path, name, node
+
+
+def _label(key: str) -> str:
+    return key if _SAFE_KEY.fullmatch(key) and not looks_random(key) else "?"
 
 
 def _json_file(text: str) -> Iterator[Finding] | None:
@@ -354,8 +395,10 @@ def _instructions(text: str) -> Iterator[tuple[int, str]]:
 # Other code: literal values under secret names ------------------------------------------------------------------------
 
 _CODE_PAIR = re.compile(
-    r"""(?P<kq>["'`]?)(?P<name>[A-Za-z_$][\w$.-]{0,63})(?P=kq)\s*(?:=>|:=|[:=]|,)\s*"""
+    r"""(?P<kq>["'`]?)(?P<name>[A-Za-z_$][\w$.-]{0,63})(?P=kq)\s*(?:=>|:=|[:=])\s*"""
     r"""(?P<q>["'`])(?P<value>[^"'`\\\n]{1,200})(?P=q)"""
+    r"""|\b(?:define|getenv|Getenv|get|env|fetch|setdefault|getProperty|GetEnvironmentVariable)\s*\(\s*"""
+    r"""(?P<cq>["'])(?P<cname>[A-Za-z_][\w.-]{0,63})(?P=cq)\s*,\s*(?P<dq>["'])(?P<default>[^"'\\\n]{1,200})(?P=dq)"""
 )
 """`password = "..."`, `apiKey: '...'`, `'db_password' => '...'`, PHP's `define('DB_PASSWORD', '...')`, Go's
 `token := "..."`, `getenv("DB_PASSWORD", "...")`: a literal under a name, in any curly-brace language."""
@@ -373,12 +416,28 @@ def _template_literal_findings(text: str) -> Iterator[Finding]:
             yield Finding("High-entropy string literal", text.count("\n", 0, match.start()) + 1)
 
 
+_NOT_A_CREDENTIAL = re.compile(r"[\W_]*|.*\*{3,}.*|\[[^]]*\]|<[^>]*>|[a-z]+(?:[_ .:/*-]+[a-z]+)*|[A-Z]+(?:_[A-Z]+)*")
+"""In code, a constant under a secret-like name is often not a secret: punctuation, a mask (`:****`), a sentinel
+(`[secret]`, `<redacted>`), an identifier in snake or kebab case or prose in lower case (grpc's
+`_SEND_MESSAGE_TOKEN = "send_message"`), an upper-case constant name. Environment variables stay strict."""
+
+
+_REGEX_SYNTAX = re.compile(r"\(\?[:=!<P]|\[\^|\\[wdsbWDSvV]|\][*+?]|\]\{\d+(,\d*)?\}")
+"""A regular expression (`(?:key|pwd)`, `[^\\v]`, `\\w+`): a pattern that finds secrets, not one."""
+
+
+def credential_shaped(value: str) -> bool:
+    """False for a code constant that cannot be a credential (see `_NOT_A_CREDENTIAL`, `_REGEX_SYNTAX`)."""
+    return not (_NOT_A_CREDENTIAL.fullmatch(value.strip()) or _REGEX_SYNTAX.search(value))
+
+
 def _code_pair_findings(text: str) -> Iterator[Finding]:
     for match in _CODE_PAIR.finditer(text):
-        name = match.group("name").rsplit(".", 1)[-1].lstrip("$")
-        if name_kind(name) not in _SECRET_KINDS or "${" in match.group("value"):
+        name = (match.group("name") or match.group("cname")).rsplit(".", 1)[-1].lstrip("$")
+        value = match.group("value") or match.group("default")
+        if name_kind(name) is not NameKind.SECRET or "${" in value or not credential_shaped(value):
             continue
-        for problem in variable_problems(name, match.group("value")):
+        for problem in variable_problems(name, value):
             yield Finding(describe(f"literal {name}", problem), text.count("\n", 0, match.start()) + 1)
 
 
@@ -576,7 +635,7 @@ def _judge_folded(name: str | None, folded: _Folded) -> Iterator[str]:
         if len(folded.text.replace(" ", "")) >= 32 and not (name and (names_a_digest(name) or names_an_id(name))):
             yield f"{label} is a hex or base64 literal decoded into key material at run time"
         return
-    if folded.how == "literal" and name_kind(label) not in _SECRET_KINDS:
+    if folded.how == "literal" and (name_kind(label) is not NameKind.SECRET or not credential_shaped(folded.text)):
         return  # a plain literal under another name is the entropy test's (quoted literals) and the hex rule's
     for problem in variable_problems(label, folded.text):
         where = f"{label} (built from literals)" if folded.how != "literal" else label

@@ -492,7 +492,7 @@ def is_public_jwk(structure: Any) -> bool:
     )
 
 
-def _named_value(structure: dict[Any, Any]) -> tuple[str, Any] | None:
+def named_value(structure: dict[Any, Any]) -> tuple[str, Any] | None:
     """`{"name": "DB_PASSWORD", "value": "..."}` (ECS, CodeBuild, Kubernetes, any `[{name, value}]` list), in any case:
     the value is judged under the name it carries."""
     keys = {str(key).lower(): key for key in structure}
@@ -506,7 +506,7 @@ def _judge_structure(name: str, structure: Any, depth: int, budget: _Budget) -> 
     pairs: list[tuple[str, Any]]
     if is_public_jwk(structure):
         return
-    named = _named_value(structure) if isinstance(structure, dict) else None
+    named = named_value(structure) if isinstance(structure, dict) else None
     if named is not None:
         for problem in _judge(named[0], named[1], depth, budget):
             label = named[0] if _SAFE_KEY.fullmatch(named[0]) and not looks_random(named[0]) else "?"

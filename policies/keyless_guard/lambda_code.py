@@ -40,8 +40,12 @@ MAX_BUNDLE_BYTES: Final = 256 * 1024 * 1024
 MAX_ARCHIVE_DEPTH: Final = 3
 """Archives inside archives (a wheel in a zip in a zip) are opened this deep, then reported."""
 _MAX_REPORTED: Final = 20
-_SKIPPED_SUFFIXES: Final = (".pyc", ".pyo", ".so", ".png", ".jpg", ".gif", ".ico")
-"""Compiled code and images: binary, so the text detectors cannot read them (binary files are skipped anyway)."""
+_SKIPPED_SUFFIXES: Final = (
+    *(".pyc", ".pyo", ".so", ".pyd", ".dll", ".dylib", ".exe", ".o", ".a", ".class", ".mo"),
+    *(".png", ".jpg", ".jpeg", ".gif", ".ico", ".webp", ".bmp", ".woff", ".woff2", ".ttf", ".otf"),
+)
+"""Compiled code (Python bytecode, native libraries and executables, Java classes, gettext catalogs), images and
+fonts: binary, left out on purpose. Any other binary file is reported as not scanned."""
 _BINARY_REASON: Final = (
     "it is binary (NUL bytes, and no UTF-16 or UTF-32 text), so the text detectors cannot read it; a keystore "
     "(.p12, .pfx, .jks), a pickle or a database can hold a credential"

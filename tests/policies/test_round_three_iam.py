@@ -185,8 +185,9 @@ def oidc_role(name: str, url: str, condition: Mapping[str, Any]) -> RecordedReso
 @pytest.mark.parametrize(
     ("url", "aud", "sub"),
     [
-        # GitHub Enterprise Cloud with a unique issuer: https://token.actions.githubusercontent.com/<enterprise slug>
-        # ("Switching to a unique token URL", GitHub Actions OIDC reference); the subject format is unchanged.
+        # GitHub Enterprise Cloud with a custom issuer, https://token.actions.githubusercontent.com/<enterprise slug>
+        # (REST API "Set the GitHub Actions OIDC custom issuer policy for an enterprise", include_enterprise_slug:
+        # https://docs.github.com/en/enterprise-cloud@latest/rest/actions/oidc); the subject format is unchanged.
         ("token.actions.githubusercontent.com/acme-corp", "sts.amazonaws.com", "repo:acme/app:environment:prod"),
         # A self-managed GitLab: the issuer is the instance's own URL (GitLab "OpenID Connect (OIDC) Authentication
         # Using ID Tokens"), the subject format is gitlab.com's.

@@ -85,14 +85,16 @@ def file_kind(name: str, text: str) -> str:
 
 
 def format_aware_findings(name: str, text: str) -> tuple[list[Finding], bool]:
-    """Findings from the file's own syntax, and whether the file parsed as a structure (JSON, YAML, INI, TOML,
-    netrc, pgpass): a structured file's values are judged here, so its quoted strings need no entropy pass."""
+    """Findings from the file's own syntax, and whether the file parsed as a tree (JSON, YAML, TOML): a tree's values
+    are judged here one by one, so its quoted strings need no entropy pass."""
     if len(text) > _MAX_PARSE:
         return [], False
     kind = file_kind(name, text)
     if kind in _STRUCTURED:
         parsed = _STRUCTURED[kind](text)
-        return (list(parsed), True) if parsed is not None else ([], False)
+        # Only JSON, YAML and TOML replace the quoted-literal pass: configparser also "parses" files that are not
+        # INI (an nginx .conf reads as keys without values), so line formats keep the text detectors as well.
+        return (list(parsed), kind in _TREE_FORMATS) if parsed is not None else ([], False)
     if kind == "python":
         return list(python_findings(text)), False
     if kind == "shell":
@@ -263,6 +265,7 @@ def _pgpass_file(text: str) -> Iterator[Finding] | None:
     return iter(findings)
 
 
+_TREE_FORMATS: Final = frozenset({"json", "yaml", "toml"})
 _STRUCTURED: Final = {
     "json": _json_file,
     "yaml": _yaml_file,

@@ -33,6 +33,7 @@ from keyless_guard.lambda_env import FUNCTION
 from keyless_guard.values import known
 
 LAYER: Final = "aws:lambda/layerVersion:LayerVersion"
+BUCKET_OBJECTS: Final = ("aws:s3/bucketObjectv2:BucketObjectv2", "aws:s3/bucketObject:BucketObject")
 MAX_FILE_BYTES: Final = 4 * 1024 * 1024
 """A file larger than this is reported as unscanned, not read."""
 MAX_BUNDLE_BYTES: Final = 256 * 1024 * 1024
@@ -329,9 +330,12 @@ def bundle_scan(archive: Any, *, skip_unchanged_installed: bool = True) -> Bundl
     severity=Severity.CRITICAL,
     remediation="Remove the credential from the code, rotate it, and read it from Secrets Manager at run time.",
     equivalent="Checkov secrets scan (CKV_SECRET_2, CKV_SECRET_6, ...); cdk-nag none",
-    resource_types=(FUNCTION, LAYER),
+    resource_types=(FUNCTION, LAYER, *BUCKET_OBJECTS),
 )
 def no_credentials_in_code(resource: Resource, report: Report) -> None:
+    if resource.type in BUCKET_OBJECTS:
+        _bucket_object(resource, report)
+        return
     what = "layer" if resource.type == LAYER else "code"
     if resource.props.get("code") is None:
         # A container image (imageUri) is built and scanned elsewhere (policies/README.md, out of scope). An S3
@@ -340,10 +344,24 @@ def no_credentials_in_code(resource: Resource, report: Report) -> None:
             report(
                 f"The {what} comes from S3 (s3Bucket / s3Key), so it was not scanned: the pack reads only local "
                 "archives at preview and never reaches S3. Point code at the local archive the object is built from "
-                "(code=pulumi.FileArchive(...)), or scan that archive where the object is uploaded."
+                "(code=pulumi.FileArchive(...)); an aws.s3.BucketObjectv2 uploaded from a local archive in this stack "
+                "is scanned by this rule, but the function cannot be tied to it here."
             )
         return
-    code = known(resource.props["code"], "code")
+    _scan_and_report(known(resource.props["code"], "code"), what, report)
+
+
+def _bucket_object(resource: Resource, report: Report) -> None:
+    """An S3 object uploaded from a local archive (a directory or a zip, jar or tar file) is a bundle on its way to a
+    function or layer that names it by s3Key: its files are scanned like code. Other objects are data."""
+    source = known(resource.props.get("source"), "source")
+    if isinstance(source, pulumi.Archive) or (
+        isinstance(source, pulumi.FileAsset) and str(source.path).endswith(_ZIP_SUFFIXES + _TAR_SUFFIXES)
+    ):
+        _scan_and_report(source, "S3 object", report)
+
+
+def _scan_and_report(code: Any, what: str, report: Report) -> None:
     try:
         scan = bundle_scan(code)
     except (UnreadableArchive, OSError, zipfile.BadZipFile, tarfile.TarError) as exc:

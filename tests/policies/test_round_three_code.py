@@ -235,3 +235,26 @@ def test_messages_never_echo_the_value(pack):
         "code file .netrc line 1: netrc machine h holds a password. Remove it and read the secret at run time."
     ]
     assert all(pw not in m for m in messages)
+
+
+def test_an_s3_object_uploaded_from_a_local_archive_is_scanned_as_code(pack, tmp_path):
+    """The object the S3-sourced function names: a BucketObjectv2 built from a FileArchive (the issue's example)."""
+    leaked = "sk_" + "live_" + pick(ALNUM, 24)
+    obj = "aws:s3/bucketObjectv2:BucketObjectv2"
+    leaky = write_dir(tmp_path, "leaky", {"app.py": f'API = "{leaked}"\n'.encode()})
+    clean = write_dir(tmp_path, "clean", {"app.py": b"import os\n"})
+    (tmp_path / "readings.csv").write_text("city,temp\nParis,12\n")
+    objects = [
+        res(obj, "leaky-bundle", {"bucket": "acme-artifacts", "key": "ingest/handler.zip", "source": leaky}),
+        res(obj, "clean-bundle", {"bucket": "acme-artifacts", "key": "ingest/clean.zip", "source": clean}),
+        res(
+            obj,
+            "data",
+            {"bucket": "acme-data", "key": "r.csv", "source": pulumi.FileAsset(str(tmp_path / "readings.csv"))},
+        ),
+    ]
+    result = report(pack, *objects)
+    messages = [(v.message, v.urn.rsplit("::", 1)[-1]) for v in result.violations if v.policy == RULE]
+    assert messages == [
+        ("S3 object file app.py line 1: Stripe Access Key. Remove it and read the secret at run time.", "leaky-bundle")
+    ]

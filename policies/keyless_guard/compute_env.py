@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import email
 import gzip
 import io
 import json
@@ -21,8 +22,9 @@ from typing import Any, Final
 import yaml
 from pulumi_policy import EnforcementLevel, Severity
 
+from keyless_guard.code_formats import flag_problems, shell_findings
 from keyless_guard.detectors import text_findings
-from keyless_guard.env_values import assignments, describe, variable_problems
+from keyless_guard.env_values import describe, variable_problems
 from keyless_guard.framework import Report, Resource, resource_rule
 from keyless_guard.values import Unknown, as_dict, as_list, known
 
@@ -76,10 +78,18 @@ def _task_definition(resource: Resource, report: Report) -> None:
     for index, container in enumerate(as_list(containers)):
         if not isinstance(container, dict):
             continue
-        label = container.get("name") if isinstance(container.get("name"), str) else f"#{index}"
-        entries = [e for e in as_list(container.get("environment")) if isinstance(e, dict)]
-        variables = ((str(e.get("name")), e.get("value")) for e in entries)
+        # The provider accepts the API's camelCase and CloudFormation's PascalCase (`Environment`, `Name`, `Value`).
+        name = _field(container, "name")
+        label = name if isinstance(name, str) else f"#{index}"
+        entries = [e for e in as_list(_field(container, "environment")) if isinstance(e, dict)]
+        variables = ((str(_field(e, "name")), _field(e, "value")) for e in entries)
         _report_variables(report, f"container {label} ", variables)
+
+
+def _field(entry: dict[str, Any], name: str) -> Any:
+    """`entry[name]`, or its PascalCase spelling."""
+    value = entry.get(name)
+    return value if value is not None else entry.get(name[:1].upper() + name[1:])
 
 
 def _codebuild_project(resource: Resource, report: Report) -> None:
@@ -98,8 +108,32 @@ def _codebuild_project(resource: Resource, report: Report) -> None:
         if kind in (None, "", _PLAINTEXT):
             plain.append((name, entry.get("value")))
     _report_variables(report, "", iter(plain))
+    _inline_buildspec(resource, report)
     if unknown is not None:
         known(Unknown(), *unknown)
+
+
+def _inline_buildspec(resource: Resource, report: Report) -> None:
+    """An inline buildspec's `env: variables:` are plain-text variables like the project's own (its
+    `parameter-store` and `secrets-manager` maps hold names); its commands are judged like a shell script.
+    A buildspec that is a path in the source (`buildspec.yml`) is read where the source is, not here."""
+    source = resource.props.get("source")
+    buildspec = source.get("buildspec") if isinstance(source, dict) else None
+    if isinstance(buildspec, Unknown):
+        known(buildspec, "source", "buildspec")
+    if not isinstance(buildspec, str) or "\n" not in buildspec:
+        return
+    try:
+        document = yaml.safe_load(buildspec)
+    except yaml.YAMLError:
+        report("source.buildspec is not valid YAML, so its env variables cannot be checked. CodeBuild rejects it too.")
+        return
+    env = document.get("env") if isinstance(document, dict) else None
+    variables = env.get("variables") if isinstance(env, dict) else None
+    if isinstance(variables, dict):
+        _report_variables(report, "buildspec env: variables: ", ((str(k), v) for k, v in variables.items()))
+    for message in sorted(set(shell_problems(buildspec))):
+        report(f"source.buildspec {message}. {_FIX}")
 
 
 @resource_rule(
@@ -151,13 +185,20 @@ def _user_data_text(value: str, encoded: bool) -> str | None:
 
 
 def user_data_problems(text: str) -> Iterator[str]:
-    """Problems in a user-data script or cloud-config document, by line; never the value."""
+    """Problems in a user-data script, cloud-config document or multipart MIME archive of them; never the value."""
+    if _is_mime(text):
+        yield from _mime_problems(text)
+        return
     cloud_config = text.lstrip().startswith("#cloud-config")
     filename = "user-data.yaml" if cloud_config else "user-data.sh"
     findings = text_findings(text, filename)
     for finding in findings:
         yield f"line {finding.line} holds a credential ({finding.kind})"
     flagged = {finding.line for finding in findings}
+    for number, line in enumerate(text.splitlines(), start=1):
+        for message in flag_problems(line) if number not in flagged else ():
+            flagged.add(number)
+            yield f"line {number}: {message}"
     if cloud_config:
         try:
             document = yaml.safe_load(text)
@@ -167,7 +208,32 @@ def user_data_problems(text: str) -> Iterator[str]:
             for problem in variable_problems("cloud-config", document):
                 yield describe("cloud-config", problem)
         return
-    for number, name, value in assignments(text):
-        if number not in flagged:
-            for problem in variable_problems(name, value):
-                yield f"line {number}: {describe('variable ' + name, problem)}"
+    for message in shell_problems(text, flagged):
+        yield message
+
+
+def shell_problems(text: str, flagged: set[int] | None = None) -> Iterator[str]:
+    """A script's assignments, secret-named flags (`--authkey ...`) and heredoc bodies, by line."""
+    for finding in shell_findings(text):
+        if finding.line not in (flagged or set()):
+            yield f"line {finding.line}: {finding.kind}"
+
+
+def _is_mime(text: str) -> bool:
+    head = text.lstrip()[:1024].lower()
+    return head.startswith(("content-type: multipart", "mime-version:")) and "boundary=" in head
+
+
+def _mime_problems(text: str) -> Iterator[str]:
+    """cloud-init's multipart user data (`email.mime`): each part decoded (base64, quoted-printable, gzip) and
+    judged as what it is; a part that cannot be decoded is reported, never passed."""
+    message = email.message_from_string(text)
+    for number, part in enumerate((p for p in message.walk() if not p.is_multipart()), start=1):
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        decoded = _user_data_text(base64.b64encode(data).decode(), encoded=True) if data else ""
+        if decoded is None:
+            yield f"MIME part {number} could not be decoded (gzip or UTF-8), so it was not checked"
+            continue
+        for problem in user_data_problems(decoded):
+            yield f"MIME part {number} ({part.get_content_type()}) {problem}"

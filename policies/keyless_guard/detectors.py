@@ -11,6 +11,9 @@ Findings carry a kind and a line number, never the matched text.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import codecs
 import math
 import re
 from collections import Counter
@@ -40,9 +43,13 @@ AWS_CREDENTIAL_NAMES: Final = frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS
 
 _UUID_LENGTH = 36
 _DIGEST = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}|[0-9A-F]{40}|[0-9A-F]{64}")
+_PREFIXED_ID = re.compile(r"[a-z][a-z0-9]{0,15}[-_][0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+"""A lower-case type prefix on a UUID (`req-<uuid>`, `order_<uuid>`): an id. A capital vendor prefix is a token."""
 _AWS_ID = re.compile(r"[a-z]{1,6}(-[a-z]+)?-[0-9a-f]{8,17}")  # subnet-0a1b..., sg-..., vpce-..., eni-...
 _CHUNK_SPLIT = re.compile(r"[\s:,;@&?#'\"`()\[\]{}<>|\\*!$%^~]+")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]+=*")
+_SUBRESOURCE_INTEGRITY = re.compile(r"sha(1|256|384|512)-[A-Za-z0-9+/]{27,86}={0,2}")
+"""W3C Subresource Integrity (`sha512-<base64 digest>`), as npm's package-lock.json and yarn.lock record downloads."""
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _SECRET_QUERY_KEYS: Final = frozenset(
     {"key", "apikey", "api_key", "api-key", "token", "access_token", "secret", "password", "pwd", "sig", "signature"}
@@ -91,9 +98,49 @@ def _matches(plugin: Any, text: str) -> bool:
     )
 
 
+_EXTRA_FORMATS: Final = (
+    # detect-secrets lists seven PEM headers; PKCS#8's encrypted form (RFC 5958) and any other `... PRIVATE KEY` are
+    # private keys too. Same kind name as detect-secrets' plugin, so one line gives one finding.
+    ("Private Key", re.compile(r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|PuTTY-User-Key-File-\d")),
+    # A vendor prefix in capitals glued to a UUID (`HRKU-<uuid>`, registry and platform API tokens): a lower-case
+    # prefix (`req-<uuid>`, `order_<uuid>`) is an id and stays one.
+    (
+        "Vendor-prefixed token",
+        re.compile(
+            r"(?<![\w-])[A-Z][A-Z0-9]{1,9}[-_][0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?![\w-])"
+        ),
+    ),
+)
+_AUTH_SCHEME = re.compile(
+    r"(?i)(?:authorization\s*[:=]\s*[\"']?\s*|^\s*|[\"'])(?P<scheme>bearer|basic|token)\s+(?P<credential>[A-Za-z0-9._~+/=-]{8,})"
+)
+"""An HTTP Authorization value (`Bearer <token>`, `Basic <base64 user:password>`), whole or after `Authorization:`."""
+
+
+def _auth_header_credential(text: str) -> bool:
+    for match in _AUTH_SCHEME.finditer(text):
+        credential = match.group("credential")
+        if is_placeholder(credential) or credential.lower() in _PLACEHOLDER_WORDS:
+            continue
+        if match.group("scheme").lower() == "basic":
+            try:
+                decoded = base64.b64decode(credential + "=" * (-len(credential) % 4), validate=True).decode()
+            except (binascii.Error, UnicodeDecodeError, ValueError):
+                continue
+            if ":" in decoded:
+                return True
+        elif any(c.isdigit() for c in credential) or looks_random(credential):
+            return True  # `Bearer token` and `Token auth` are prose; a token has digits or randomness
+    return False
+
+
 def format_findings(text: str) -> list[str]:
-    """Kinds of credential formats detect-secrets recognises in `text`."""
-    return [str(plugin.secret_type) for plugin in _format_plugins() if _matches(plugin, text)]
+    """Kinds of credential formats detect-secrets recognises in `text`, and the few it does not list."""
+    kinds = [str(plugin.secret_type) for plugin in _format_plugins() if _matches(plugin, text)]
+    kinds.extend(kind for kind, pattern in _EXTRA_FORMATS if kind not in kinds and pattern.search(text))
+    if ("earer" in text or "asic" in text or "oken" in text) and _auth_header_credential(text):
+        kinds.append("HTTP Authorization credential")
+    return kinds
 
 
 def shannon_entropy(text: str) -> float:
@@ -104,7 +151,8 @@ def shannon_entropy(text: str) -> float:
 def is_identifier_token(token: str) -> bool:
     """UUIDs, hex digests (commit SHAs, SHA-256), AWS resource ids and plain numbers are identifiers, not secrets."""
     uuid = len(token) == _UUID_LENGTH and is_potential_uuid(token)
-    return bool(uuid or _DIGEST.fullmatch(token) or _AWS_ID.fullmatch(token) or token.isdigit())
+    prefixed = len(token) > _UUID_LENGTH and bool(_PREFIXED_ID.fullmatch(token))
+    return bool(uuid or prefixed or _DIGEST.fullmatch(token) or _AWS_ID.fullmatch(token) or token.isdigit())
 
 
 def looks_random(token: str) -> bool:
@@ -154,6 +202,8 @@ def random_tokens(text: str) -> Iterator[str]:
     tested segment by segment, so identifiers inside a path never make it look random.
     """
     for chunk in _CHUNK_SPLIT.split(text):
+        if chunk.startswith("sha") and _SUBRESOURCE_INTEGRITY.fullmatch(chunk):
+            continue  # a digest of a download (package-lock.json's `integrity`), not a key
         segments = chunk.split("/")
         if _BASE64.fullmatch(chunk) and not any(len(s) >= _MIN_ID and is_identifier_token(s) for s in segments):
             candidates = [chunk.rstrip("=")]
@@ -222,10 +272,11 @@ def _keyword_findings(text: str, filename: str) -> Iterator[Finding]:
                 yield Finding(str(plugin.secret_type), number)
 
 
-def text_findings(text: str, filename: str = "") -> list[Finding]:
+def text_findings(text: str, filename: str = "", *, literals: bool = True) -> list[Finding]:
     """Credentials in a source file: format detectors over the whole text, detect-secrets' keyword plugin on
-    assignments, and the entropy test on quoted literals."""
-    findings: list[Finding] = list(_keyword_findings(text, filename))
+    assignments, and the entropy test on quoted literals (`literals=False` leaves out the last two, for a structured
+    file whose values are judged one by one in their own syntax)."""
+    findings: list[Finding] = list(_keyword_findings(text, filename)) if literals else []
     lines: list[str] | None = None
     for plugin in _format_plugins():
         if not _matches(plugin, text):
@@ -236,19 +287,51 @@ def text_findings(text: str, filename: str = "") -> list[Finding]:
             for number, line in enumerate(lines, start=1)
             if _matches(plugin, line)
         )
+    for kind, pattern in _EXTRA_FORMATS:
+        if pattern.search(text):
+            lines = lines if lines is not None else text.splitlines()
+            findings.extend(Finding(kind, n) for n, line in enumerate(lines, start=1) if pattern.search(line))
+    if "earer" in text or "asic" in text or "oken" in text:
+        lines = lines if lines is not None else text.splitlines()
+        findings.extend(
+            Finding("HTTP Authorization credential", n)
+            for n, line in enumerate(lines, start=1)
+            if _auth_header_credential(line)
+        )
     flagged = {finding.line for finding in findings}
-    for literal in _QUOTED.finditer(text):
+    for literal in _QUOTED.finditer(text) if literals else ():
         line = text.count("\n", 0, literal.start()) + 1
         if line not in flagged and any(True for _ in random_tokens(literal.group("body"))):
             findings.append(Finding("High-entropy string literal", line))
     return sorted(set(findings), key=lambda f: (f.line, f.kind))
 
 
+_BYTE_ORDER_MARKS: Final = (
+    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE, whose mark it starts with
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_UTF16_NULS = 0.9
+"""Share of NULs on one byte parity (and none on the other) that makes BOM-less text UTF-16: ASCII in UTF-16."""
+
+
 def decode_text(data: bytes) -> str | None:
-    """The file as text, or None for a binary file (a NUL byte in its first 8 KiB)."""
-    if b"\0" in data[:_BINARY_PROBE]:
-        return None
-    return data.decode("utf-8", errors="replace")
+    """The file as text: UTF-8 (undecodable bytes replaced), or UTF-16 / UTF-32 by their byte-order mark or, without
+    one, by NULs on every other byte; None for a binary file (other NUL bytes in the first 8 KiB)."""
+    for mark, codec in _BYTE_ORDER_MARKS:
+        if data.startswith(mark):
+            return data.decode(codec, errors="replace")
+    probe = data[:_BINARY_PROBE]
+    if b"\0" not in probe:
+        return data.decode("utf-8", errors="replace")
+    even, odd = probe[0::2], probe[1::2]
+    if odd and odd.count(0) >= _UTF16_NULS * len(odd) and not even.count(0):
+        return data.decode("utf-16-le", errors="replace")
+    if even and even.count(0) >= _UTF16_NULS * len(even) and not odd.count(0):
+        return data.decode("utf-16-be", errors="replace")
+    return None
 
 
 def value_findings(value: str) -> list[str]:

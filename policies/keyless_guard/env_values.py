@@ -20,10 +20,12 @@ client ids, AppSync API ids), and settings under secret-like names (`PASSWORD_MI
 
 from __future__ import annotations
 
+import ast
 import base64
 import binascii
 import json
 import re
+import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
@@ -128,6 +130,16 @@ _TRAILING: Final = frozenset(
         "base",
         "encoded",
         "hex",
+        # Access qualifiers: `DB_PASSWORD_READONLY` is still the read-only user's password.
+        "readonly",
+        "ro",
+        "rw",
+        "readwrite",
+        "read",
+        "write",
+        "replica",
+        "reader",
+        "writer",
     }
 )
 """Words after the head noun that qualify it (`API_KEY_PROD`, `PASSWORD_VALUE`, `SECRET_B64`) and numbers."""
@@ -205,6 +217,8 @@ _SETTING_HEADS: Final = frozenset(
 """Head words of settings about a secret (`PASSWORD_MIN_LENGTH`, `TOKEN_ISSUER`, `AUTH_TOKEN_CACHE`)."""
 _DIGEST_WORDS: Final = frozenset({"digest", "hash", "sha", "commit", "etag", "version", "checksum", "revision", "md"})
 _ID_HEADS: Final = frozenset({"id", "ids"})
+_ALGORITHM_WORDS: Final = frozenset({"sha", "md", "aes", "rsa", "ecdsa", "ed", "gcm", "cbc", "hs", "rs", "es", "bit"})
+"""Words between a key qualifier and `key` that name the algorithm, not what the variable holds."""
 _NAME_CACHE: Final = 4096
 """Variable names repeat across resources; the cache is bounded so that generated names cannot grow it."""
 
@@ -242,7 +256,13 @@ def _is_secret_word(words: tuple[str, ...], index: int) -> bool:
     word = words[index]
     if word in _SECRET_NOUNS:
         return True
-    return word == "key" and index > 0 and words[index - 1] in _KEY_QUALIFIERS
+    if word != "key":
+        return False
+    # `WEBHOOK_HMAC_SHA256_KEY`: the qualifier may stand before an algorithm name (sha, 256, aes, ...).
+    before = index - 1
+    while before >= 0 and (words[before].isdigit() or words[before] in _ALGORITHM_WORDS):
+        before -= 1
+    return before >= 0 and words[before] in _KEY_QUALIFIERS
 
 
 @lru_cache(maxsize=_NAME_CACHE)
@@ -262,7 +282,9 @@ def name_kind(name: str) -> NameKind:
 
 
 def names_a_digest(name: str) -> bool:
-    return any(word in _DIGEST_WORDS for word in name_words(name))
+    """The name says digest, hash, SHA, commit, ... and its head is not a key word: in `WEBHOOK_HMAC_SHA256_KEY` the
+    key word wins (an HMAC-SHA256 key), in `SIGNING_KEY_SHA256` the digest does (a digest of the key)."""
+    return any(word in _DIGEST_WORDS for word in name_words(name)) and name_kind(name) is not NameKind.SECRET
 
 
 def names_an_id(name: str) -> bool:
@@ -278,7 +300,9 @@ _DURATION_OR_SIZE = re.compile(
     r"(?i)\d+(\.\d+)?\s*(ms|s|sec|secs|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?|w|weeks?|[kmgt]i?b|b|bytes)"
     r"|P(\d+[YMWD])*(T(\d+[HMS])+)?"
 )
-_ENUM_WORD = re.compile(r"[A-Za-z]+\d*([-_.][A-Za-z]+\d*)*")
+_ENUM_WORD = re.compile(r"[A-Za-z]+\d{0,3}([-_.][A-Za-z]+\d{0,3})*")
+"""`HS256`, `v2`, `read-only`; a word followed by four or more digits (`Reporting1234`, `Summer2024`) is the shape of a
+human password, not of a setting."""
 _MAX_ENUM = 32
 _HEX_KEY = re.compile(r"[0-9a-fA-F]{32,}")
 _LOWER_ID = re.compile(r"[a-z0-9]{8,40}")
@@ -297,6 +321,8 @@ _BASE64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
 _KV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_ .-]{0,63}")
 _YAML_HINT = re.compile(r"^\s*[A-Za-z_][\w.-]*\s*:(\s|$)", re.MULTILINE)
 _SAFE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
+_PUBLIC_KEY_TYPES: Final = frozenset({"RSA", "EC", "OKP"})
+_JWK_PRIVATE_MEMBERS: Final = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 _MAX_NESTING = 16
 _MAX_NODES = 2000
 _MAX_PARSED = 64 * 1024
@@ -391,7 +417,48 @@ def _judge(name: str, value: Any, depth: int, budget: _Budget) -> Iterator[Probl
         return
     if is_placeholder(text.strip()) or is_reference(text.strip()):
         return
+    if name_kind(name) is not NameKind.SECRET:
+        inline = list(_inline_secrets(text))
+        if inline:
+            yield from inline
+            return
     yield from _judge_scalar(name, text)
+
+
+def _inline_pair(stop: str) -> re.Pattern[str]:
+    return re.compile(
+        r"""(?:^|[\s;&?,(:])(?P<key>[A-Za-z_][\w.-]{0,63})\s*=\s*"""
+        rf"""(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|\{{(?P<br>[^}}]*)\}}(?=[{stop}]|$)|(?P<bare>[^{stop}"']+))"""
+    )
+
+
+_INLINE_PAIRS: Final = {";": _inline_pair(";"), "&": _inline_pair("&\\s"), " ": _inline_pair("\\s")}
+"""`key=value` inside a longer value: JDBC's `;password=...;` (a `{braced}` value too), a Kafka JAAS config's
+`password="..."`, libpq's `password='a b c'`."""
+_ORACLE_CONNECT = re.compile(
+    r"(?:jdbc:oracle:(?:thin|oci):)?(?P<user>[A-Za-z][\w$#]{0,29})/(?P<password>[^@\s/\"']+)@"
+    r"(?://[A-Za-z0-9.-]+(?::\d+)?(?:/[\w.$-]+)?|[A-Za-z0-9.-]+:\d+(?:[/:][\w.$-]+)?)"
+)
+"""Oracle's `user/password@host:port/service` (thin driver and EZConnect); `repo/name@sha256:...` has no port or
+service after the host, and is not read as one."""
+
+
+def _inline_secrets(text: str) -> Iterator[Problem]:
+    """Secret-named `key=value` pairs and Oracle's `user/password@` inside a value that is not a structure."""
+    # A bare value runs to the text's own separator: a password may hold `&` or `{` inside a `;` list.
+    separator = ";" if ";" in text else "&" if "&" in text else " "
+    for match in _INLINE_PAIRS[separator].finditer(text):
+        key = match.group("key")
+        if name_kind(key) is not NameKind.SECRET:
+            continue
+        inner = next(v for v in match.group("dq", "sq", "br", "bare") if v is not None)
+        if not inner or is_placeholder(inner.strip()) or inner.strip().lower() in _BOOLEAN:
+            continue  # `awsDebugCreds=false` is a switch
+        for problem in _judge_scalar(key, inner):
+            yield Problem(problem.what, (key if _SAFE_KEY.fullmatch(key) else "?", *problem.path))
+    oracle = _ORACLE_CONNECT.fullmatch(text.strip())
+    if oracle is not None and not is_placeholder(oracle["password"]):
+        yield Problem("holds a connection string with a password (user/password@host)")
 
 
 def _judge_scalar(name: str, text: str) -> Iterator[Problem]:
@@ -413,8 +480,38 @@ def _judge_scalar(name: str, text: str) -> Iterator[Problem]:
         yield Problem("is named like a secret but holds a literal value rather than a reference to one")
 
 
+def is_public_jwk(structure: Any) -> bool:
+    """A JSON Web Key with no private member: public by design, like a PEM public key.
+
+    RFC 7518 section 6 lists the private members: `d` (RSA, EC; OKP in RFC 8037), `p`, `q`, `dp`, `dq`, `qi`, `oth`
+    (RSA); an `oct` key is its `k`, a shared secret, so it is never public."""
+    return (
+        isinstance(structure, dict)
+        and structure.get("kty") in _PUBLIC_KEY_TYPES
+        and not any(member in structure for member in _JWK_PRIVATE_MEMBERS)
+    )
+
+
+def named_value(structure: dict[Any, Any]) -> tuple[str, Any] | None:
+    """`{"name": "DB_PASSWORD", "value": "..."}` (ECS, CodeBuild, Kubernetes, any `[{name, value}]` list), in any case:
+    the value is judged under the name it carries."""
+    keys = {str(key).lower(): key for key in structure}
+    if len(keys) != len(structure) or set(keys) - {"name", "key", "value", "type"} or "value" not in keys:
+        return None
+    label = structure.get(keys.get("name", keys.get("key")))
+    return (label, structure[keys["value"]]) if isinstance(label, str) else None
+
+
 def _judge_structure(name: str, structure: Any, depth: int, budget: _Budget) -> Iterator[Problem]:
     pairs: list[tuple[str, Any]]
+    if is_public_jwk(structure):
+        return
+    named = named_value(structure) if isinstance(structure, dict) else None
+    if named is not None:
+        for problem in _judge(named[0], named[1], depth, budget):
+            label = named[0] if _SAFE_KEY.fullmatch(named[0]) and not looks_random(named[0]) else "?"
+            yield Problem(problem.what, (label, *problem.path))
+        return
     if isinstance(structure, dict):
         pairs = [(str(key), inner) for key, inner in structure.items()]
     elif isinstance(structure, list):
@@ -439,6 +536,13 @@ def _parse_structure(text: str, key_values: bool) -> Any:
             return json.loads(stripped)
         except (ValueError, RecursionError):
             pass
+        try:
+            # A Python dict's or list's repr (single quotes, True/None): literals only, nothing is evaluated.
+            literal = ast.literal_eval(stripped)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            literal = None
+        if isinstance(literal, dict | list):
+            return literal
     if _BASE64.fullmatch(stripped) and len(stripped) % 4 == 0:
         try:
             decoded = base64.b64decode(stripped, validate=True).decode("utf-8").strip()
@@ -468,7 +572,14 @@ def _key_values(text: str) -> dict[str, str] | None:
     if "=" not in text or "://" in text:
         return None
     separator = ";" if ";" in text else "&" if "&" in text else None
-    pieces = text.split(separator) if separator else text.split()
+    if separator:
+        pieces = text.split(separator)
+    else:
+        try:
+            # libpq's `key=value` list quotes a value with spaces in single quotes (shell-like quoting).
+            pieces = shlex.split(text)
+        except ValueError:
+            return None
     pairs: dict[str, str] = {}
     last = None
     for piece in (p for p in pieces if p.strip()):

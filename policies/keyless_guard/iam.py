@@ -38,6 +38,14 @@ ATTACHMENTS: Final = (
     "aws:iam/userPolicyAttachment:UserPolicyAttachment",
     "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
 )
+EXCLUSIVE_ATTACHMENTS: Final = {
+    # pulumi-aws 7 recommends these over a role's managedPolicyArns: one resource holds every attached ARN.
+    "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive": "policyArns",
+    "aws:iam/groupPolicyAttachmentsExclusive:GroupPolicyAttachmentsExclusive": "policyArns",
+    "aws:iam/userPolicyAttachmentsExclusive:UserPolicyAttachmentsExclusive": "policyArns",
+    "aws:ssoadmin/managedPolicyAttachmentsExclusive:ManagedPolicyAttachmentsExclusive": "managedPolicyArns",
+}
+"""Attachment type -> the property that lists every managed-policy ARN it attaches."""
 SSO_MANAGED_ATTACHMENT: Final = "aws:ssoadmin/managedPolicyAttachment:ManagedPolicyAttachment"
 SSO_CUSTOMER_ATTACHMENT: Final = "aws:ssoadmin/customerManagedPolicyAttachment:CustomerManagedPolicyAttachment"
 SSO_BOUNDARY: Final = "aws:ssoadmin/permissionsBoundaryAttachment:PermissionsBoundaryAttachment"
@@ -236,6 +244,10 @@ def _managed_policy_arns(resource: Resource) -> Iterator[tuple[str, Any]]:
     elif resource.type == ROLE:
         for index, arn in enumerate(as_list(resource.props.get("managedPolicyArns"), "managedPolicyArns")):
             yield f"managedPolicyArns[{index}]", arn
+    elif resource.type in EXCLUSIVE_ATTACHMENTS:
+        prop = EXCLUSIVE_ATTACHMENTS[resource.type]
+        for index, arn in enumerate(as_list(resource.props.get(prop), prop)):
+            yield f"{prop}[{index}]", arn
 
 
 def _is_broad_managed(arn: str) -> bool:
@@ -254,7 +266,14 @@ def _is_broad_managed(arn: str) -> bool:
     severity=Severity.HIGH,
     remediation="Write a least-privilege inline or customer-managed policy for the actions actually needed.",
     equivalent="CKV_AWS_274 (AdministratorAccess); cdk-nag AwsSolutions-IAM4",
-    resource_types=(*ATTACHMENTS, ROLE, SSO_MANAGED_ATTACHMENT, SSO_CUSTOMER_ATTACHMENT, SSO_BOUNDARY),
+    resource_types=(
+        *ATTACHMENTS,
+        *EXCLUSIVE_ATTACHMENTS,
+        ROLE,
+        SSO_MANAGED_ATTACHMENT,
+        SSO_CUSTOMER_ATTACHMENT,
+        SSO_BOUNDARY,
+    ),
 )
 def no_broad_managed_policies(resource: Resource, report: Report) -> None:
     # An unknown element is judged by policy-known-at-preview (a stack rule, which sees whether it flows from an

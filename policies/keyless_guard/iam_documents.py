@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Final
 
+from keyless_guard.iam_actions import MIN_NAME_PREFIX, ArnScope, classify_arn
 from keyless_guard.values import Unknown, known
 
 _POSITIVE_OPERATORS = ("StringEquals", "StringLike", "ArnEquals", "ArnLike", "IpAddress")
@@ -118,7 +119,10 @@ def covers_everything(value: str, operator: str) -> bool:
         return True
     parts = value.split(":", 5)
     if parts[0] != "arn":
-        return False
+        return _id_wildcard_covers_all(value)
+    if len(parts) == 6 and classify_arn(value).scope in _COVERING_SCOPES:
+        # `secret:*`, `vpc/*`, `role*`, `secret:a*`: every resource of the type, as broad as the grant it would narrow
+        return True
     wild = [bool(re.search(r"[*?]", part)) for part in parts]
     if len(parts) < 6:
         return True  # `arn:aws:*`, `arn:aws:secretsmanager:*`: the wildcard swallows the account and everything after
@@ -126,6 +130,24 @@ def covers_everything(value: str, operator: str) -> bool:
     # Inside one named account a wildcard still restricts (`arn:aws:iam::111122223333:role/*`); a wildcard in the
     # service or account field, or an account-less ARN whose resource starts with one (`arn:aws:s3:::*`), does not.
     return wild[2] or wild[4] or (not account and resource[:1] in ("*", "?")) or not service
+
+
+_COVERING_SCOPES: Final = frozenset(
+    {ArnScope.RESOURCE_TYPE, ArnScope.SERVICE, ArnScope.ACCOUNT, ArnScope.SHORT_NAME_PREFIX}
+)
+"""ARN scopes that match every resource of a type (or more); a path (`role/aws-reserved/sso.amazonaws.com/*`) and a
+named prefix still restrict."""
+_ID_PREFIX = re.compile(r"(vpce|vpc|subnet|sg|eni|igw|nat|rtb|acl|pl|tgw|ami|snap|vol|lt|fs|i|o|ou|r)-")
+"""An AWS id's type prefix (`vpce-`, `vpc-`, `subnet-`, organization `o-`, `ou-`): a wildcard right after it covers
+every id of the type."""
+
+
+def _id_wildcard_covers_all(value: str) -> bool:
+    """A non-ARN value whose literal part before the first wildcard, after an id's type prefix, is shorter than
+    `MIN_NAME_PREFIX` (`vpce-*`, `vpc-0*`, `p*`): it matches every endpoint, VPC or tag value of that kind."""
+    literal = re.split(r"[*?]", value, maxsplit=1)[0]
+    prefix = _ID_PREFIX.match(literal)
+    return len(literal[prefix.end() if prefix else 0 :]) < MIN_NAME_PREFIX
 
 
 def parse_document(value: Any, *path: str | int) -> list[Statement]:

@@ -12,6 +12,13 @@ from keyless_guard.values import known
 
 KEY: Final = "aws:kms/key:Key"
 KEY_POLICY: Final = "aws:kms/keyPolicy:KeyPolicy"
+KEY_TYPES: Final = (
+    KEY,
+    "aws:kms/replicaKey:ReplicaKey",
+    "aws:kms/externalKey:ExternalKey",
+    "aws:kms/replicaExternalKey:ReplicaExternalKey",
+)
+"""Every key resource that carries its own key policy (`policy`): a replica's policy is its own, not its primary's."""
 
 
 @resource_rule(
@@ -39,7 +46,7 @@ def key_rotation(resource: Resource, report: Report) -> None:
     severity=Severity.CRITICAL,
     remediation="Name the principals, or add a condition (kms:ViaService, kms:CallerAccount, aws:PrincipalArn).",
     equivalent="CKV_AWS_33; cdk-nag none",
-    resource_types=(KEY, KEY_POLICY),
+    resource_types=(*KEY_TYPES, KEY_POLICY),
 )
 def key_policy_no_public(resource: Resource, report: Report) -> None:
     if resource.props.get("policy") is None:

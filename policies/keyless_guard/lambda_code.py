@@ -26,6 +26,7 @@ from typing import Any, Final
 import pulumi
 from pulumi_policy import EnforcementLevel, Severity
 
+from keyless_guard.code_formats import file_kind, format_aware_findings, notebook_sources
 from keyless_guard.detectors import Finding, decode_text, text_findings
 from keyless_guard.env_values import assignments, describe, name_words, names_a_digest, variable_problems
 from keyless_guard.framework import Report, Resource, resource_rule
@@ -33,6 +34,7 @@ from keyless_guard.lambda_env import FUNCTION
 from keyless_guard.values import known
 
 LAYER: Final = "aws:lambda/layerVersion:LayerVersion"
+BUCKET_OBJECTS: Final = ("aws:s3/bucketObjectv2:BucketObjectv2", "aws:s3/bucketObject:BucketObject")
 MAX_FILE_BYTES: Final = 4 * 1024 * 1024
 """A file larger than this is reported as unscanned, not read."""
 MAX_BUNDLE_BYTES: Final = 256 * 1024 * 1024
@@ -40,8 +42,16 @@ MAX_BUNDLE_BYTES: Final = 256 * 1024 * 1024
 MAX_ARCHIVE_DEPTH: Final = 3
 """Archives inside archives (a wheel in a zip in a zip) are opened this deep, then reported."""
 _MAX_REPORTED: Final = 20
-_SKIPPED_SUFFIXES: Final = (".pyc", ".pyo", ".so", ".png", ".jpg", ".gif", ".ico")
-"""Compiled code and images: binary, so the text detectors cannot read them (binary files are skipped anyway)."""
+_SKIPPED_SUFFIXES: Final = (
+    *(".pyc", ".pyo", ".so", ".pyd", ".dll", ".dylib", ".exe", ".o", ".a", ".class", ".mo"),
+    *(".png", ".jpg", ".jpeg", ".gif", ".ico", ".webp", ".bmp", ".woff", ".woff2", ".ttf", ".otf"),
+)
+"""Compiled code (Python bytecode, native libraries and executables, Java classes, gettext catalogs), images and
+fonts: binary, left out on purpose. Any other binary file is reported as not scanned."""
+_BINARY_REASON: Final = (
+    "it is binary (NUL bytes, and no UTF-16 or UTF-32 text), so the text detectors cannot read it; a keystore "
+    "(.p12, .pfx, .jks), a pickle or a database can hold a credential"
+)
 _ZIP_SUFFIXES: Final = (".zip", ".jar", ".whl", ".egg", ".war", ".ear")
 _TAR_SUFFIXES: Final = (".tar", ".tgz", ".tar.gz", ".tar.bz2", ".tar.xz")
 _PACKAGE_METADATA_FILES: Final = frozenset(
@@ -258,12 +268,20 @@ def _hex_key_findings(text: str) -> Iterator[Finding]:
 
 
 def file_findings(name: str, data: bytes) -> list[Finding]:
-    """Credentials in one bundle file: the shared detectors, plus `.env` assignments and hex keys in code."""
+    """Credentials in one bundle file: the shared detectors, the file read in its own syntax (`code_formats`), `.env`
+    assignments and hex keys in code. A binary file gives none here; `bundle_scan` reports it as unscanned."""
     text = decode_text(data)
     if text is None:
         return []
-    findings = text_findings(text, name)
-    extra = [*(_dotenv_findings(text) if _DOTENV_NAME.search(name) else ()), *_hex_key_findings(text)]
+    if file_kind(name, text) == "notebook":
+        return _notebook_findings(name, text)
+    own_syntax, structured = format_aware_findings(name, text)
+    findings = text_findings(text, name, literals=not structured)
+    extra = [
+        *(_dotenv_findings(text) if _DOTENV_NAME.search(name) else ()),
+        *_hex_key_findings(text),
+        *own_syntax,
+    ]
     flagged = {finding.line for finding in findings}
     for finding in extra:  # one finding a line: the shared detectors' name for it comes first
         if finding.line not in flagged:
@@ -279,6 +297,18 @@ _PACK_DIR: Final = Path(__file__).resolve().parent
 def _own_module_hashes() -> dict[str, str]:
     """`keyless_guard/<module>.py` -> sha256 (urlsafe base64) of this pack's own source, as it runs now."""
     return {f"{_PACK_DIR.name}/{path.name}": _urlsafe_sha256(path.read_bytes()) for path in _PACK_DIR.glob("*.py")}
+
+
+def _notebook_findings(name: str, text: str) -> list[Finding]:
+    """A notebook's code cells, JSON-decoded (its escaped strings read as written) and scanned as Python."""
+    cells = notebook_sources(text)
+    if cells is None:
+        return text_findings(text, name)
+    findings = []
+    for cell, source in cells:
+        for finding in file_findings(f"{name}#cell{cell}.py", source.encode()):
+            findings.append(Finding(f"{finding.kind} (code cell {cell}, line {finding.line})", 1))
+    return findings
 
 
 def bundle_scan(archive: Any, *, skip_unchanged_installed: bool = True) -> BundleScan:
@@ -305,6 +335,9 @@ def bundle_scan(archive: Any, *, skip_unchanged_installed: bool = True) -> Bundl
         if skip_unchanged_installed and _own_module_hashes().get(entry.name) == _urlsafe_sha256(entry.data):
             scan.pack_own_files += 1
             continue
+        if decode_text(entry.data) is None:
+            scan.unscanned.append(Unscanned(entry.name, _BINARY_REASON))
+            continue
         scan.findings.extend((entry.name, finding) for finding in file_findings(entry.name, entry.data))
     return scan
 
@@ -316,13 +349,38 @@ def bundle_scan(archive: Any, *, skip_unchanged_installed: bool = True) -> Bundl
     severity=Severity.CRITICAL,
     remediation="Remove the credential from the code, rotate it, and read it from Secrets Manager at run time.",
     equivalent="Checkov secrets scan (CKV_SECRET_2, CKV_SECRET_6, ...); cdk-nag none",
-    resource_types=(FUNCTION, LAYER),
+    resource_types=(FUNCTION, LAYER, *BUCKET_OBJECTS),
 )
 def no_credentials_in_code(resource: Resource, report: Report) -> None:
-    if resource.props.get("code") is None:
-        return  # an S3 object or container image is built elsewhere; scan it where it is built
+    if resource.type in BUCKET_OBJECTS:
+        _bucket_object(resource, report)
+        return
     what = "layer" if resource.type == LAYER else "code"
-    code = known(resource.props["code"], "code")
+    if resource.props.get("code") is None:
+        # A container image (imageUri) is built and scanned elsewhere (policies/README.md, out of scope). An S3
+        # object is not: it is reported, because an unscanned bundle is not a clean one.
+        if resource.props.get("s3Bucket") is not None or resource.props.get("s3Key") is not None:
+            report(
+                f"The {what} comes from S3 (s3Bucket / s3Key), so it was not scanned: the pack reads only local "
+                "archives at preview and never reaches S3. Point code at the local archive the object is built from "
+                "(code=pulumi.FileArchive(...)); an aws.s3.BucketObjectv2 uploaded from a local archive in this stack "
+                "is scanned by this rule, but the function cannot be tied to it here."
+            )
+        return
+    _scan_and_report(known(resource.props["code"], "code"), what, report)
+
+
+def _bucket_object(resource: Resource, report: Report) -> None:
+    """An S3 object uploaded from a local archive (a directory or a zip, jar or tar file) is a bundle on its way to a
+    function or layer that names it by s3Key: its files are scanned like code. Other objects are data."""
+    source = known(resource.props.get("source"), "source")
+    if isinstance(source, pulumi.Archive) or (
+        isinstance(source, pulumi.FileAsset) and str(source.path).endswith(_ZIP_SUFFIXES + _TAR_SUFFIXES)
+    ):
+        _scan_and_report(source, "S3 object", report)
+
+
+def _scan_and_report(code: Any, what: str, report: Report) -> None:
     try:
         scan = bundle_scan(code)
     except (UnreadableArchive, OSError, zipfile.BadZipFile, tarfile.TarError) as exc:

@@ -21,7 +21,8 @@ from typing import Any, Final
 from pulumi_policy import EnforcementLevel, Severity
 
 from keyless_guard.framework import Report, Resource, Stack, StackReport, resource_rule, stack_rule
-from keyless_guard.iam import ATTACHMENTS, POLICY_PROP, ROLE
+from keyless_guard.iam import ATTACHMENTS, EXCLUSIVE_ATTACHMENTS, POLICY_PROP, ROLE
+from keyless_guard.kms import KEY_TYPES
 from keyless_guard.values import Unknown
 
 DOCUMENT_PROPS: Final[dict[str, tuple[str, ...]]] = {
@@ -29,7 +30,7 @@ DOCUMENT_PROPS: Final[dict[str, tuple[str, ...]]] = {
     **{resource_type: (prop,) for resource_type, prop in POLICY_PROP.items()},
     "aws:secretsmanager/secret:Secret": ("policy",),
     "aws:secretsmanager/secretPolicy:SecretPolicy": ("policy",),
-    "aws:kms/key:Key": ("policy",),
+    **{key_type: ("policy",) for key_type in KEY_TYPES},
     "aws:kms/keyPolicy:KeyPolicy": ("policy",),
     "aws:ec2/vpcEndpoint:VpcEndpoint": ("policy",),
     "aws:s3/bucketPolicy:BucketPolicy": ("policy",),
@@ -58,7 +59,7 @@ _DOCUMENT_OBJECTS: Final = frozenset(
 """Document properties pulumi-aws also takes as a document object (`Union[str, PolicyDocumentArgs]` in its SDK;
 its bridge serialises the object, TransformJSONDocument). Other policies, a secret's included, are strings only, so
 an unknown there leaves nothing to judge."""
-_KEYS: Final = ("aws:kms/key:Key", "aws:kms/alias:Alias", "aws:kms/replicaKey:ReplicaKey")
+_KEYS: Final = (*KEY_TYPES, "aws:kms/alias:Alias")
 _HOW: Final = (
     "Build the document from values known before anything exists: explicit resource names and ARNs assembled from "
     "aws.get_caller_identity / get_region / get_partition (f-strings), not from the outputs of resources being "
@@ -163,6 +164,9 @@ def _unknown_policy_arns(stack: Stack, resource: Resource) -> Iterator[str]:
         candidates = {"policyArn": resource.props.get("policyArn")}
     elif resource.type == ROLE:
         candidates = {"managedPolicyArns": resource.props.get("managedPolicyArns")}
+    elif resource.type in EXCLUSIVE_ATTACHMENTS:
+        prop = EXCLUSIVE_ATTACHMENTS[resource.type]
+        candidates = {prop: resource.props.get(prop)}
     else:
         return
     for prop, value in candidates.items():
@@ -196,14 +200,21 @@ def policy_known_at_preview(stack: Stack, report: StackReport) -> None:
                 "literal ARN and your own by the Policy resource's arn.",
                 resource.urn,
             )
-        if (
-            resource.type == "aws:secretsmanager/secret:Secret"
-            and isinstance(resource.props.get("kmsKeyId"), Unknown)
-            and not _from_stack(stack, resource, "kmsKeyId", _KEYS)
-        ):
+        for prop in _unknown_secret_keys(stack, resource):
             report(
-                "kmsKeyId is unknown at preview and does not come from a KMS key or alias of this stack, so it may "
+                f"{prop} is unknown at preview and does not come from a KMS key or alias of this stack, so it may "
                 "be the AWS-managed key. Pass the key's alias ARN (known before the key exists) or the key of this "
                 "stack.",
                 resource.urn,
             )
+
+
+def _unknown_secret_keys(stack: Stack, resource: Resource) -> Iterator[str]:
+    """kmsKeyId of a secret and of each of its replicas, unknown and not flowing from a key of this stack."""
+    if resource.type != "aws:secretsmanager/secret:Secret":
+        return
+    if isinstance(resource.props.get("kmsKeyId"), Unknown) and not _from_stack(stack, resource, "kmsKeyId", _KEYS):
+        yield "kmsKeyId"
+    replicas = resource.props.get("replicas")
+    if _holds_unknown(replicas) and not _from_stack(stack, resource, "replicas", _KEYS):
+        yield "replicas (kmsKeyId)"

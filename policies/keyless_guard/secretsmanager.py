@@ -123,11 +123,19 @@ def secret_requires_resource_policy(stack: Stack, report: StackReport) -> None:
 )
 def secret_customer_managed_kms(resource: Resource, report: Report) -> None:
     # An unknown kmsKeyId is judged by policy-known-at-preview, which sees whether it flows from a key of this stack.
-    key = resource.props.get("kmsKeyId")
-    if key is None or key == "":
-        report("The secret has no kmsKeyId, so it uses the AWS-managed key aws/secretsmanager.")
-    elif isinstance(key, str) and re.search(r"(^|:)alias/aws/", key):
-        report("The secret's kmsKeyId is an AWS-managed key alias (alias/aws/...). Use a customer-managed key.")
+    where = [("The secret", resource.props.get("kmsKeyId"))]
+    replicas = resource.props.get("replicas")
+    for index, replica in enumerate(replicas if isinstance(replicas, list) else []):
+        if isinstance(replica, dict):
+            region = replica.get("region")
+            label = f"Replica {index}" + (f" ({region})" if isinstance(region, str) else "")
+            # A replica without kmsKeyId is encrypted in its region with aws/secretsmanager (AddReplicaRegions API).
+            where.append((label, replica.get("kmsKeyId")))
+    for label, key in where:
+        if key is None or key == "":
+            report(f"{label} has no kmsKeyId, so it uses the AWS-managed key aws/secretsmanager.")
+        elif isinstance(key, str) and re.search(r"(^|:)alias/aws/", key):
+            report(f"{label}'s kmsKeyId is an AWS-managed key alias (alias/aws/...). Use a customer-managed key.")
 
 
 @resource_rule(
@@ -147,7 +155,8 @@ def secret_no_value_in_program(resource: Resource, report: Report) -> None:
     if resource.type == SSM_PARAMETER:
         _secure_string_value(resource, report)
         return
-    for field in ("secretString", "secretBinary"):
+    # secretStringWo is write-only (kept out of state), but the program still writes the value it holds.
+    for field in ("secretString", "secretBinary", "secretStringWo"):
         if resource.props.get(field) is not None:
             report(f"This SecretVersion sets {field} from the program. Put the value into the secret out of band.")
 

@@ -36,14 +36,16 @@ class Issuer:
 ISSUERS: Final[tuple[Issuer, ...]] = (
     Issuer(
         "GitHub Actions",
-        re.compile(r"token\.actions\.githubusercontent\.com"),
+        # GitHub Enterprise Cloud can give an enterprise its own issuer path: .../<enterprise slug>.
+        re.compile(r"token\.actions\.githubusercontent\.com(/[^/]+)?"),
         re.compile(r"repo:[^/:*?]+/[^/:*?]+:"),
         "repo:<owner>/<repo>:environment:<name>",
         "https://docs.github.com/en/actions/reference/security/oidc",
     ),
     Issuer(
         "GitLab",
-        re.compile(r"gitlab\.com"),
+        # gitlab.com, or a self-managed instance (any host naming gitlab, with an optional relative path).
+        re.compile(r"gitlab\.com|[a-z0-9.-]*gitlab[a-z0-9.-]*(:\d+)?(/[^:]*)?"),
         # Subgroups are allowed: project_path:<group>/<subgroup>/<project>.
         re.compile(r"project_path:[^:*?]+/[^:*?]+:"),
         "project_path:<group>/<project>:ref_type:branch:ref:<branch>",
@@ -87,6 +89,15 @@ ISSUERS: Final[tuple[Issuer, ...]] = (
     ),
 )
 """The issuers whose trust the pack reads, with the `sub` formats their documentation gives (see `source`)."""
+UNRECOGNISED: Final = Issuer(
+    "an unrecognised OIDC issuer",
+    re.compile(r".+"),
+    # No documented format to read: the subject only has to be a value, not a wildcard over every subject.
+    re.compile(r"[^*?]{3,}"),
+    "<the exact subject claim the issuer puts in its tokens>",
+    "the issuer's documentation",
+)
+"""Any other issuer (an EKS cluster, a self-hosted CI with its own host): its trust still needs a subject."""
 
 _WEB_IDENTITY: Final = "sts:AssumeRoleWithWebIdentity"
 _POSITIVE: Final = ("StringEquals", "StringLike")
@@ -109,14 +120,14 @@ def _allows(statement: Statement, action: str) -> bool:
 
 
 def _issuer(principal: str) -> tuple[Issuer, str] | None:
-    """The known issuer of an `arn:...:oidc-provider/<url>` principal, and that URL."""
+    """The issuer of an `arn:...:oidc-provider/<url>` principal (`UNRECOGNISED` when none matches), and that URL."""
     _, marker, url = principal.partition(":oidc-provider/")
     if not marker:
         return None
     for issuer in ISSUERS:
         if issuer.provider.fullmatch(url):
             return issuer, url
-    return None
+    return UNRECOGNISED, url
 
 
 @dataclass(frozen=True)
@@ -177,7 +188,9 @@ def oidc_subject(resource: Resource, report: Report) -> None:
     for statement, issuer, url in _oidc_statements(resource, report):
         where = f"assumeRolePolicy {statement.label} ({issuer.name})"
         audience = _claim(statement, f"{url}:aud")
-        if not audience.values or all(value == "*" for value in audience.values):
+        # An unrecognised issuer's audience has no documented value to expect; IAM checks it against the provider's
+        # client ids. Its subject is still required.
+        if issuer is not UNRECOGNISED and (not audience.values or all(value == "*" for value in audience.values)):
             report(
                 f"{where} allows {_WEB_IDENTITY} without a StringEquals condition on {url}:aud. "
                 f"Check the audience the workflow requests ({issuer.source})."

@@ -138,6 +138,50 @@ NAMED_CREDENTIALS: dict[str, Named] = {
     "base64 json with an api key": _named(
         "APP_SETTINGS", lambda rng: _b64json({"region": "eu-west-1", "apiKey": _pick(rng, ALNUM, 14)})
     ),
+    # Issue 23: formats without `://` credentials, structures of other syntaxes, names with qualifiers.
+    "jdbc sql server password": _named(
+        "DB_URL", lambda rng: f"jdbc:sqlserver://db.internal:1433;databaseName=app;user=svc;password={_password(rng)};"
+    ),
+    "oracle thin user/password": _named(
+        "DB_URL", lambda rng: f"jdbc:oracle:thin:svc/{_pick(rng, ALNUM, 12)}@//db.internal:1521/ORCLPDB1"
+    ),
+    "kafka jaas password": _named(
+        "KAFKA_SASL_JAAS_CONFIG",
+        lambda rng: (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required "
+            f'username="svc" password="{_pick(rng, ALNUM, 14)}";'
+        ),
+    ),
+    "libpq quoted passphrase": _named(
+        "DATABASE_DSN",
+        lambda rng: (
+            "host=db user=svc password='" + " ".join(_pick(rng, string.ascii_lowercase, 5) for _ in range(4)) + "'"
+        ),
+    ),
+    "python dict repr with a password": _named(
+        "DB_CONFIG", lambda rng: repr({"user": "svc", "password": _pick(rng, ALNUM, 12), "ssl": True})
+    ),
+    "name/value list with a password": _named(
+        "EXTRA_ENV", lambda rng: json.dumps([{"name": "DB_PASSWORD", "value": _pick(rng, ALNUM, 12)}])
+    ),
+    "authorization bearer uuid": _named(
+        "UPSTREAM_HEADERS", lambda rng: f"Authorization: Bearer {uuid.UUID(int=rng.getrandbits(128), version=4)}"
+    ),
+    "password with a qualifier after it": _named(
+        "DB_PASSWORD_READONLY",
+        lambda rng: rng.choice(["Reporting", "Summer", "Welcome"]) + str(rng.randrange(1000, 9999)),
+    ),
+    "hex key under a digest and key name": _named("WEBHOOK_HMAC_SHA256_KEY", lambda rng: _pick(rng, HEX, 64)),
+    "encrypted private key": _named(
+        "TLS_MATERIAL",
+        lambda rng: (
+            "-----BEGIN " + "ENCRYPTED PRIVATE KEY-----\n" + _pick(rng, B64, 64) + "\n-----END ENCRYPTED"
+            " PRIVATE KEY-----"
+        ),
+    ),
+    "vendor-prefixed uuid token": _named(
+        "UPSTREAM", lambda rng: "HRKU" + "-" + str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    ),
 }
 
 NAMED_IDENTIFIERS: dict[str, Named] = {
@@ -206,6 +250,38 @@ NAMED_IDENTIFIERS: dict[str, Named] = {
     "connection string with a placeholder": _named(
         "DB_CONNECTION",
         lambda rng: f"Server=db{rng.randrange(9)}.internal;Database=app;User Id=svc;Password=${{DB_PASSWORD}};",
+    ),
+    # Issue 23: look-alikes of the classes above, and the false blocks it removed.
+    "jdbc url without a password": _named(
+        "DB_URL", lambda rng: f"jdbc:sqlserver://db{rng.randrange(9)}.internal:1433;databaseName=app;encrypt=true;"
+    ),
+    "oracle url with a wallet": _named("DB_URL", lambda rng: f"jdbc:oracle:thin:@//db{rng.randrange(9)}:1521/ORCL"),
+    "image reference with a digest": _named("IMAGE", lambda rng: f"acme/ingest@sha256:{_pick(rng, HEX, 64)}"),
+    "kafka jaas with iam": _named(
+        "KAFKA_SASL_JAAS_CONFIG",
+        lambda rng: (
+            "software.amazon.msk.auth.iam.IAMLoginModule required awsDebugCreds=" + rng.choice(["true;", "false;"])
+        ),
+    ),
+    "python dict repr of settings": _named(
+        "DB_CONFIG", lambda rng: repr({"user": "svc", "port": rng.randrange(1024, 65535), "ssl": True})
+    ),
+    "name/value list of settings": _named(
+        "EXTRA_ENV", lambda rng: json.dumps([{"name": "LOG_LEVEL", "value": rng.choice(["INFO", "DEBUG"])}])
+    ),
+    "authorization placeholder": _named("UPSTREAM_HEADERS", lambda rng: "Authorization: Bearer ${UPSTREAM_TOKEN}"),
+    "hex digest of a key": _named("SIGNING_KEY_SHA256", lambda rng: _pick(rng, HEX, 64)),
+    "prefixed request id": _named(
+        "LAST_REQUEST", lambda rng: rng.choice(["req-", "order_"]) + str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    ),
+    "subresource integrity hash": _named(
+        "BUNDLE_INTEGRITY", lambda rng: "sha512-" + base64.b64encode(rng.randbytes(64)).decode()
+    ),
+    "jwks of rsa public keys": _named(
+        "JWKS",
+        lambda rng: json.dumps(
+            {"keys": [{"kty": "RSA", "kid": _pick(rng, ALNUM, 8), "n": _b64url(rng.randbytes(256)), "e": "AQAB"}]}
+        ),
     ),
 }
 

@@ -118,9 +118,18 @@ def test_rules_carry_each_stacks_own_retention_log_groups_and_scope():
         "MinRetentionTime": "90",
     }
     assert json.loads(dev["keyless-ingest-dev-log-retention"]["inputParameters"])["MinRetentionTime"] == "7"
-    # prod's resources carry the stack tag (aws:defaultTags); dev sets none, so its rules scope by resource type.
+    # Both stacks' resources carry the stack tag (aws:defaultTags), so their rules scope by it.
     assert prod["keyless-ingest-prod-secret-cmk"]["scope"] == {"tagKey": "keyless-ingest-stack", "tagValue": "prod"}
-    assert dev["keyless-ingest-dev-secret-cmk"]["scope"] == {"complianceResourceTypes": ["AWS::SecretsManager::Secret"]}
+    assert dev["keyless-ingest-dev-secret-cmk"]["scope"] == {"tagKey": "keyless-ingest-stack", "tagValue": "dev"}
+    # A stack without the tag scopes by resource type instead.
+    untagged = run_program(
+        ROOT,
+        "dev",
+        first_preview=True,
+        config_overrides={"keyless-ingest:configRules": "existing-recorder", "aws:defaultTags": '{"tags": {}}'},
+    )
+    (secret_rule,) = [r.inputs for r in of_type(untagged, RULE) if r.inputs["name"] == "keyless-ingest-dev-secret-cmk"]
+    assert secret_rule["scope"] == {"complianceResourceTypes": ["AWS::SecretsManager::Secret"]}
     assert prod["keyless-ingest-prod-lambda-in-vpc"]["scope"]["complianceResourceId"] == "keyless-ingest-prod-ingest"
 
 

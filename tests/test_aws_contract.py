@@ -9,6 +9,7 @@ with rotation configured, and prod adopting an existing VPC with and without its
 import ast
 import logging
 import re
+import subprocess
 from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
@@ -17,6 +18,7 @@ import pulumi
 import pytest
 import yaml
 
+from bundle_builder import BundleError, build_bundle
 from components.private_network import NETWORK_TAG_KEY
 from mock_engine.recorded import UNKNOWN, RecordedResource
 from offline_preview.cli import PreviewError, ProgramRun, run_program
@@ -414,16 +416,31 @@ def test_every_config_key_the_program_reads_is_declared_typed_described_and_defa
         assert f"| `{key}` |" in table, key
 
 
-def test_the_readme_says_what_existing_mode_leaves_alone_and_that_the_first_preview_needs_the_package_index():
+def test_the_readme_says_what_existing_mode_leaves_alone_and_that_the_first_preview_needs_the_package_index(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
     """The first preview builds the Lambda bundle with pip from handler/requirements.txt (bundle_builder/builder.py),
     which reaches the package index (https://pip.pypa.io/en/stable/cli/pip_install/: requirements are fetched from PyPI
     or the configured index); existing mode's own config keys are the ones the README tells the operator to set."""
     text = (ROOT / "README.md").read_text()
     existing = text[text.index("**What existing mode does.**") :].split("\n\n", 1)[0]
+    commands: list[list[str]] = []
 
+    def pip_offline(command: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        commands.append(command)
+        return subprocess.CompletedProcess(command, 1, "", "ERROR: No matching distribution (offline)")
+
+    # A build with an empty cache, as on a fresh checkout: the command it runs, answered as pip would offline.
+    monkeypatch.setattr(subprocess, "run", pip_offline)
+    with pytest.raises(BundleError, match=r"pip could not install .*requirements\.txt"):
+        build_bundle(ROOT, build_dir=tmp_path)
+
+    (command,) = commands
+    assert command[1:4] == ["-m", "pip", "install"]
+    assert command[command.index("-r") + 1] == str(ROOT / "handler" / "requirements.txt")
+    assert not {"--no-index", "--find-links", "-f"} & set(command)
     assert "package index" in text
     assert "handler/requirements.txt" in text
-    assert '"-m", "pip", "install"' in (ROOT / "bundle_builder" / "builder.py").read_text()
     for key in ("secretsManagerEndpointId", "dynamodbEndpointId", "routeTableIds"):
         assert f"`{key}`" in existing, key
     assert "leaves alone" in existing

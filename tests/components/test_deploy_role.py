@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -114,6 +115,24 @@ def test_documents_are_split_under_the_managed_policy_limit_and_long_statements_
 
 
 def test_the_component_is_hostable_as_a_multi_language_component():
-    schema = ComponentProvider([DeployRole], "keyless-ingest").schema
+    """The schema the component host would serve: every DeployRoleArgs field an input (camelCase), required unless
+    NotRequired, and both outputs, each with the description a generated SDK shows."""
+    schema = json.loads(ComponentProvider([DeployRole], "keyless-ingest").schema)
 
-    assert "keyless-ingest:index:DeployRole" in str(schema)
+    resource = schema["resources"]["keyless-ingest:index:DeployRole"]
+    inputs, outputs = resource["inputProperties"], resource["properties"]
+    assert resource["isComponent"] is True
+    assert set(inputs) == {
+        "roleName",
+        "description",
+        "oidcProviderArn",
+        "oidcIssuer",
+        "audience",
+        "subjects",
+        "permissionPolicies",
+        "inlinePolicy",
+        "maxSessionSeconds",
+    }
+    assert set(resource["requiredInputs"]) == set(inputs) - {"maxSessionSeconds"}
+    assert set(outputs) == set(resource["required"]) == {"arn", "name"}
+    assert [name for name, spec in {**inputs, **outputs}.items() if not spec.get("description")] == []

@@ -117,7 +117,9 @@ def test_documents_are_split_under_the_managed_policy_limit_and_long_statements_
 def test_the_component_is_hostable_as_a_multi_language_component():
     """The schema the component host would serve: every DeployRoleArgs field an input (camelCase), required unless
     NotRequired, and both outputs, each with the description a generated SDK shows."""
-    schema = json.loads(ComponentProvider([DeployRole], "keyless-ingest").schema)
+    text = ComponentProvider([DeployRole], "keyless-ingest").schema
+    assert text is not None
+    schema = json.loads(text)
 
     resource = schema["resources"]["keyless-ingest:index:DeployRole"]
     inputs, outputs = resource["inputProperties"], resource["properties"]

@@ -6,8 +6,10 @@ import logging
 
 import pytest
 
+import app
 from exceptions import ConfigurationError
 from handler_settings import Settings
+from tests.handler.doubles import OperationRecorder
 
 URL_ERROR = "API_BASE_URL must be an https URL with a host and no credentials, query or fragment"
 TTL_ERROR = "SECRET_CACHE_TTL_SECONDS must be a whole number of seconds from 1 to 3600"
@@ -108,5 +110,13 @@ def test_a_missing_or_malformed_setting_is_named_and_its_value_not_echoed(
     assert str(raised.value) == message
 
 
-def test_settings_are_hashable_so_one_container_state_can_be_kept_per_configuration() -> None:
-    assert hash(Settings.from_environ(VALID)) == hash(Settings.from_environ(dict(VALID)))
+def test_one_container_state_is_kept_per_configuration(handler_operations: OperationRecorder) -> None:
+    """Every invocation reads its settings again (lambda_handler); the container's clients and secret cache survive
+    only if two reads of one environment find the same IngestFunction, and a changed environment must not."""
+    first = app.ingest_function_for(Settings.from_environ(VALID))
+
+    again = app.ingest_function_for(Settings.from_environ(dict(VALID)))
+    changed = app.ingest_function_for(Settings.from_environ({**VALID, "SECRET_CACHE_TTL_SECONDS": "60"}))
+
+    assert again is first
+    assert changed is not first

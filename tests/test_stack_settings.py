@@ -32,8 +32,29 @@ def test_the_log_levels_are_the_handlers():
     assert stack_settings.LOG_LEVELS == handler_settings.LOG_LEVELS
 
 
-def test_the_secret_name_pattern_is_the_handlers():
-    assert stack_settings.SECRET_NAME.pattern == handler_settings._SECRET_NAME.pattern
+@pytest.mark.parametrize(
+    ("name", "valid"),
+    [
+        ("keyless-ingest/prod/weather-api-key", True),
+        ("p+q=r.s@t_u-v/w", True),
+        ("a" * 512, True),
+        ("a" * 513, False),
+        ("weather api key", False),
+        ("weather#key", False),
+        ("clé", False),
+    ],
+    ids=["stack-default", "every-allowed-symbol", "512", "513", "space", "hash", "non-ascii"],
+)
+def test_the_program_and_the_handler_accept_the_same_secret_names(name, valid):
+    """Secrets Manager names: ASCII letters, digits and /_+=.@-, up to 512 characters
+    (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html, Name)."""
+    try:
+        handler_settings.Settings.from_environ({**HANDLER_ENVIRONMENT, "SECRET_ID": name})
+        handler_accepts = True
+    except ConfigurationError:
+        handler_accepts = False
+
+    assert (stack_settings.SECRET_NAME.fullmatch(name) is not None, handler_accepts) == (valid, valid)
 
 
 def test_the_handler_accepts_the_largest_ttl_and_every_level_the_program_allows():

@@ -290,6 +290,7 @@ def test_bad_config_fails_with_a_message_naming_the_key(overrides, message):
         run_program(ROOT, "prod", config_overrides=overrides)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("first_preview", [True, False], ids=["first-preview", "later-preview"])
 @pytest.mark.parametrize("stack", ["prod", "dev"])
 def test_the_real_stack_passes_the_policy_pack_through_the_offline_preview(stack, first_preview):

@@ -168,6 +168,7 @@ def test_bad_monitoring_config_fails_with_a_message_naming_the_key(stack, overri
         run_program(ROOT, stack, config_overrides=overrides)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("first_preview", [True, False], ids=["first-preview", "later-preview"])
 @pytest.mark.parametrize("stack", ["prod", "dev"])
 def test_the_stack_passes_the_policy_pack_with_its_own_config(stack, first_preview):

@@ -150,8 +150,16 @@ def test_each_alarm_has_its_metric_threshold_period_and_notifies_the_topic():
         assert alarm["evaluationPeriods"] == 1
         assert alarm["treatMissingData"] == "notBreaching"
         assert alarm["alarmActions"] == [TOPIC]
+    # CloudWatch alarm ARNs: arn:aws:cloudwatch:<region>:<account>:alarm:<name> (Service Authorization Reference).
     assert resolved(monitoring.alarm_arns) == {
-        key: f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{spec.name}" for key, spec in monitoring.alarms.items()
+        key: f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:ki-prod-{key}"
+        for key in (
+            "unexpected-secret-reads",
+            "secret-read-spike",
+            "secret-read-throttles",
+            "function-errors",
+            "function-throttles",
+        )
     }
 
 

@@ -72,12 +72,14 @@ def test_no_identity_policy_grants_a_wildcard_or_service_wildcard_action(run):
 
 
 def test_star_resources_only_on_actions_aws_gives_no_choice_for(run):
-    for statement in identity_statements(run):
-        if "*" in statement["Resource"]:
-            assert statement["Resource"] == ["*"], statement["Sid"]
-            for action in statement["Action"]:
-                service = action.split(":")[0]
-                assert action in MUST_BE_STAR or action.lower() in wildcard_only(service), action
+    starred = [statement for statement in identity_statements(run) if "*" in statement["Resource"]]
+    for statement in starred:
+        assert statement["Resource"] == ["*"], statement["Sid"]
+        for action in statement["Action"]:
+            service = action.split(":")[0]
+            assert action in MUST_BE_STAR or action.lower() in wildcard_only(service), action
+    # The check ran: a VPC function's role needs the actions Lambda requires on "*".
+    assert {action for statement in starred for action in statement["Action"]} >= MUST_BE_STAR
 
 
 def test_the_execution_role_grants_one_table_one_secret_and_its_own_logs():
@@ -311,7 +313,7 @@ def test_the_real_stack_passes_the_policy_pack_through_the_offline_preview(stack
     shown = {(v["policy"], v["enforcement"], v["urn"].rsplit("::", 1)[1]) for v in document["violations"]}
     expected = {("secret-unexpected-access-alarm", "advisory", "api-key-secret")} if stack == "dev" else set()
     assert shown == expected
-    if stack == "dev":
-        assert "secret-read alarms (unexpected reads, read spike, throttled reads) are OFF" in result.stderr
+    warned = "secret-read alarms (unexpected reads, read spike, throttled reads) are OFF" in result.stderr
+    assert warned == (stack == "dev")
     assert document["policy_pack"] == {"name": "keyless-guard", "version": "0.1.0", "not_run_for_unknowns": 0}
     assert len(document["resources"]) == len(preview(stack, first_preview).resources)

@@ -150,7 +150,8 @@ def test_each_alarm_has_its_metric_threshold_period_and_notifies_the_topic():
         assert alarm["evaluationPeriods"] == 1
         assert alarm["treatMissingData"] == "notBreaching"
         assert alarm["alarmActions"] == [TOPIC]
-    # CloudWatch alarm ARNs: arn:aws:cloudwatch:<region>:<account>:alarm:<name> (Service Authorization Reference).
+    # "The ARN format of an alarm is arn:aws:cloudwatch:Region:account-id:alarm:alarm-name" (CloudWatch API reference,
+    # TagResource: https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_TagResource.html).
     assert resolved(monitoring.alarm_arns) == {
         key: f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:ki-prod-{key}"
         for key in (

@@ -12,7 +12,7 @@ REQUIREMENTS := requirements.txt requirements-dev.txt requirements-preview.txt p
 # Three mypy runs: the stack program and the pack each have a __main__.py, which one run cannot hold twice.
 TYPED := components handler guardrails policies/keyless_guard offline_preview mock_engine access_report bundle_builder bootstrap/deploy_grants tools tests benchmarks stack_settings.py
 
-.PHONY: venv preview test lint typecheck workflows unit bundle bench clean
+.PHONY: venv preview test lint typecheck workflows unit unit-fast bundle bench clean
 
 venv: $(STAMP)
 
@@ -66,6 +66,10 @@ $(POETRY): requirements-poetry.txt
 
 unit: $(STAMP) $(POETRY)
 	PATH="$(CURDIR)/build/poetry-bin:$$PATH" $(PY) -m pytest
+
+# Without the tests marked slow (pack processes, the component host, virtualenvs, pip, bundle builds).
+unit-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow"
 
 test: lint typecheck workflows unit
 

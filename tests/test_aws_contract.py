@@ -6,14 +6,18 @@ with rotation configured, and prod adopting an existing VPC with and without its
 `pulumi preview` of a new stack sees them (computed ids and ARNs unknown), unless a test says otherwise.
 """
 
+import ast
 import re
+import subprocess
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+import pulumi
 import pytest
 import yaml
 
+from bundle_builder import BundleError, build_bundle
 from components.private_network import NETWORK_TAG_KEY
 from mock_engine.recorded import UNKNOWN, RecordedResource
 from offline_preview.cli import PreviewError, ProgramRun, run_program
@@ -364,31 +368,86 @@ def test_the_destroy_steps_empty_the_versioned_trail_bucket_the_stack_creates():
         assert step in section, step
 
 
-def test_every_config_key_is_declared_typed_described_and_defaulted_and_in_the_readme_table():
+class RecordingConfig(pulumi.Config):
+    """`pulumi.Config` that records every key read through it: each getter (`get*`, `require*`, secret or not)
+    resolves its key through `full_key`."""
+
+    read: ClassVar[set[str]] = set()
+
+    def full_key(self, key: str) -> str:
+        full = super().full_key(key)
+        RecordingConfig.read.add(full)
+        return full
+
+
+def config_reads(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """The project keys the program reads, from runs of the program itself (a created and an adopted network) with
+    `pulumi.Config` recording, plus every literal key passed to a getter in the modules that build a Config
+    (tests/test_architecture.py keeps those to `__main__.py` and `stack_settings.py`), for branches no plan takes."""
+    monkeypatch.setattr(RecordingConfig, "read", set())
+    monkeypatch.setattr(pulumi, "Config", RecordingConfig)
+    for stack, overrides in (PLANS["prod"], PLANS["existing-endpoints"]):
+        run_program(ROOT, stack, first_preview=True, config_overrides=overrides)
+    read = {key.removeprefix("keyless-ingest:") for key in RecordingConfig.read if key.startswith("keyless-ingest:")}
+    getter = re.compile(r"(get|require)(_secret)?(_bool|_int|_float|_object)?")
+    for module in ("__main__.py", "stack_settings.py"):
+        for node in ast.walk(ast.parse((ROOT / module).read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and getter.fullmatch(node.func.attr)
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
+                read.add(node.args[0].value)
+    return read
+
+
+def test_every_config_key_the_program_reads_is_declared_typed_described_and_defaulted_and_in_the_readme_table(
+    monkeypatch: pytest.MonkeyPatch,
+):
     """`pulumi config` accepts only declared keys of the declared type when a project declares them
     (https://www.pulumi.com/docs/iac/concepts/projects/project-file/#config-options); the README's table is the
     operator's view of the same list."""
     declared: dict[str, Any] = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
-    program = (ROOT / "__main__.py").read_text()
     table = readme_section("Configuration")
 
-    read = set(re.findall(r'config\.(?:get|require)\w*\("(\w+)"\)', program))
-    assert read <= set(declared), read - set(declared)
+    read = config_reads(monkeypatch)
+
+    assert read - set(declared) == set()
+    # Declared and never read by the program: the preview's --policy-pack-config file (offline_preview.policy_preview).
+    assert set(declared) - read == {"policyConfig"}
     for key, spec in declared.items():
         assert {"type", "description", "default"} <= set(spec), key
         assert f"| `{key}` |" in table, key
 
 
-def test_the_readme_says_what_existing_mode_leaves_alone_and_that_the_first_preview_needs_the_package_index():
+def test_the_readme_says_what_existing_mode_leaves_alone_and_that_the_first_preview_needs_the_package_index(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
     """The first preview builds the Lambda bundle with pip from handler/requirements.txt (bundle_builder/builder.py),
     which reaches the package index (https://pip.pypa.io/en/stable/cli/pip_install/: requirements are fetched from PyPI
     or the configured index); existing mode's own config keys are the ones the README tells the operator to set."""
     text = (ROOT / "README.md").read_text()
     existing = text[text.index("**What existing mode does.**") :].split("\n\n", 1)[0]
+    commands: list[list[str]] = []
 
+    def pip_offline(command: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        commands.append(command)
+        return subprocess.CompletedProcess(command, 1, "", "ERROR: No matching distribution (offline)")
+
+    # A build with an empty cache, as on a fresh checkout: the command it runs, answered as pip would offline.
+    monkeypatch.setattr(subprocess, "run", pip_offline)
+    with pytest.raises(BundleError, match=r"pip could not install .*requirements\.txt"):
+        build_bundle(ROOT, build_dir=tmp_path)
+
+    (command,) = commands
+    assert command[1:4] == ["-m", "pip", "install"]
+    assert command[command.index("-r") + 1] == str(ROOT / "handler" / "requirements.txt")
+    assert not {"--no-index", "--find-links", "-f"} & set(command)
     assert "package index" in text
     assert "handler/requirements.txt" in text
-    assert '"-m", "pip", "install"' in (ROOT / "bundle_builder" / "builder.py").read_text()
     for key in ("secretsManagerEndpointId", "dynamodbEndpointId", "routeTableIds"):
         assert f"`{key}`" in existing, key
     assert "leaves alone" in existing

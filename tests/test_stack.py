@@ -72,12 +72,14 @@ def test_no_identity_policy_grants_a_wildcard_or_service_wildcard_action(run):
 
 
 def test_star_resources_only_on_actions_aws_gives_no_choice_for(run):
-    for statement in identity_statements(run):
-        if "*" in statement["Resource"]:
-            assert statement["Resource"] == ["*"], statement["Sid"]
-            for action in statement["Action"]:
-                service = action.split(":")[0]
-                assert action in MUST_BE_STAR or action.lower() in wildcard_only(service), action
+    starred = [statement for statement in identity_statements(run) if "*" in statement["Resource"]]
+    for statement in starred:
+        assert statement["Resource"] == ["*"], statement["Sid"]
+        for action in statement["Action"]:
+            service = action.split(":")[0]
+            assert action in MUST_BE_STAR or action.lower() in wildcard_only(service), action
+    # The check ran: a VPC function's role needs the actions Lambda requires on "*".
+    assert {action for statement in starred for action in statement["Action"]} >= MUST_BE_STAR
 
 
 def test_the_execution_role_grants_one_table_one_secret_and_its_own_logs():
@@ -197,7 +199,7 @@ def test_every_log_group_has_a_retention(run):
 def test_every_policy_and_the_environment_are_known_at_the_first_preview(run):
     """One exception, the network perimeter: it names the stack's own endpoints, whose ids AWS assigns when it
     creates them. It is a document object whose only unknowns are those ids; everything else in it is known."""
-    checked = 0
+    checked = set()
     for resource in run.resources:
         for prop in ("policy", "assumeRolePolicy", "environment"):
             if prop not in resource.inputs:
@@ -211,8 +213,19 @@ def test_every_policy_and_the_environment_are_known_at_the_first_preview(run):
                     assert endpoint is UNKNOWN or endpoint.startswith("vpce-"), statement["Sid"]
             else:
                 assert not contains_unknown(value), f"{resource.name}.{prop} is unknown"
-            checked += 1
-    assert checked >= 8
+            checked.add(f"{resource.name}.{prop}")
+    # What every variant has (the README's architecture): the function's environment and role, its network perimeter,
+    # the secret's policy, its key's, and the alarm topic's.
+    assert checked >= {
+        "ingest-function.environment",
+        "ingest-role.assumeRolePolicy",
+        "ingest-policy.policy",
+        "ingest-network-perimeter.policy",
+        "api-key-policy.policy",
+        "api-key-key.policy",
+        "secret-access-topic-policy.policy",
+        "secret-access-topic-key.policy",
+    }
 
 
 def test_exports_for_operators():
@@ -311,6 +324,7 @@ def test_bad_config_fails_with_a_message_naming_the_key(overrides, message):
         run_program(ROOT, "prod", config_overrides=overrides)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("first_preview", [True, False], ids=["first-preview", "later-preview"])
 @pytest.mark.parametrize("stack", ["prod", "dev"])
 def test_the_real_stack_passes_the_policy_pack_through_the_offline_preview(stack, first_preview):
@@ -331,7 +345,7 @@ def test_the_real_stack_passes_the_policy_pack_through_the_offline_preview(stack
     shown = {(v["policy"], v["enforcement"], v["urn"].rsplit("::", 1)[1]) for v in document["violations"]}
     expected = {("secret-unexpected-access-alarm", "advisory", "api-key-secret")} if stack == "dev" else set()
     assert shown == expected
-    if stack == "dev":
-        assert "secret-read alarms (unexpected reads, read spike, throttled reads) are OFF" in result.stderr
+    warned = "secret-read alarms (unexpected reads, read spike, throttled reads) are OFF" in result.stderr
+    assert warned == (stack == "dev")
     assert document["policy_pack"] == {"name": "keyless-guard", "version": "0.2.0", "not_run_for_unknowns": 0}
     assert len(document["resources"]) == len(preview(stack, first_preview).resources)

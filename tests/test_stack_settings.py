@@ -6,6 +6,7 @@ the cache's jitter ratio, and show the boundary values pass both.
 """
 
 import dataclasses
+import logging
 import re
 from pathlib import Path
 
@@ -33,8 +34,29 @@ def test_the_log_levels_are_the_handlers():
     assert stack_settings.LOG_LEVELS == handler_settings.LOG_LEVELS
 
 
-def test_the_secret_name_pattern_is_the_handlers():
-    assert stack_settings.SECRET_NAME.pattern == handler_settings._SECRET_NAME.pattern
+@pytest.mark.parametrize(
+    ("name", "valid"),
+    [
+        ("keyless-ingest/prod/weather-api-key", True),
+        ("p+q=r.s@t_u-v/w", True),
+        ("a" * 512, True),
+        ("a" * 513, False),
+        ("weather api key", False),
+        ("weather#key", False),
+        ("clé", False),
+    ],
+    ids=["stack-default", "every-allowed-symbol", "512", "513", "space", "hash", "non-ascii"],
+)
+def test_the_program_and_the_handler_accept_the_same_secret_names(name, valid):
+    """Secrets Manager names: ASCII letters, digits and /_+=.@-, up to 512 characters
+    (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html, Name)."""
+    try:
+        handler_settings.Settings.from_environ({**HANDLER_ENVIRONMENT, "SECRET_ID": name})
+        handler_accepts = True
+    except ConfigurationError:
+        handler_accepts = False
+
+    assert (stack_settings.SECRET_NAME.fullmatch(name) is not None, handler_accepts) == (valid, valid)
 
 
 def test_the_handler_accepts_the_largest_ttl_and_every_level_the_program_allows():
@@ -54,25 +76,33 @@ def test_the_handler_accepts_the_largest_ttl_and_every_level_the_program_allows(
 
 
 @pytest.mark.parametrize(
-    ("overrides", "accepted"),
+    ("overrides", "variable", "value", "field", "read_as"),
     [
-        ({"keyless-ingest:secretCacheTtlSeconds": str(stack_settings.MAX_CACHE_TTL_SECONDS)}, True),
-        ({"keyless-ingest:secretCacheTtlSeconds": str(stack_settings.MAX_CACHE_TTL_SECONDS + 1)}, False),
-        ({"keyless-ingest:logLevel": "critical"}, True),
+        (
+            {"keyless-ingest:secretCacheTtlSeconds": "3600"},
+            "SECRET_CACHE_TTL_SECONDS",
+            "3600",
+            "secret_cache_ttl_seconds",
+            3600,
+        ),
+        ({"keyless-ingest:logLevel": "critical"}, "LOG_LEVEL", "CRITICAL", "log_level", logging.CRITICAL),
     ],
-    ids=["largest-ttl", "ttl-above-the-handlers-limit", "critical"],
+    ids=["largest-ttl", "critical"],
 )
-def test_the_program_accepts_exactly_what_the_handler_accepts(overrides, accepted):
-    if accepted:
-        run = run_program(ROOT, "prod", config_overrides=overrides)
-        (function,) = [
-            r for r in run.resources if r.type == "aws:lambda/function:Function" and r.name == "ingest-function"
-        ]
-        environment = function.inputs["environment"]["variables"]
-        assert handler_settings.Settings.from_environ(environment).secret_cache_ttl_seconds >= 1
-    else:
-        with pytest.raises(PreviewError, match=re.escape("keyless-ingest:secretCacheTtlSeconds: must be between 1")):
-            run_program(ROOT, "prod", config_overrides=overrides)
+def test_the_program_passes_what_the_handler_accepts(overrides, variable, value, field, read_as):
+    """The program's largest TTL (an hour) and a level written in lower case reach the function's environment as the
+    handler reads them: 3600 seconds, and CRITICAL (logging.CRITICAL, 50)."""
+    run = run_program(ROOT, "prod", config_overrides=overrides)
+
+    (function,) = [r for r in run.resources if r.type == "aws:lambda/function:Function"]
+    environment = function.inputs["environment"]["variables"]
+    assert environment[variable] == value
+    assert getattr(handler_settings.Settings.from_environ(environment), field) == read_as
+
+
+def test_the_program_refuses_a_ttl_above_the_handlers_limit():
+    with pytest.raises(PreviewError, match=re.escape("keyless-ingest:secretCacheTtlSeconds: must be between 1")):
+        run_program(ROOT, "prod", config_overrides={"keyless-ingest:secretCacheTtlSeconds": "3601"})
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,8 @@ import pytest
 
 from bundle_builder.builder import UNUSABLE_MODULES, BundleError, LambdaBundle, build_bundle
 
+# Every test here builds a bundle (pip the first time) or runs the builder as a process.
+pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 HANDLER_MODULES = sorted(path.name for path in (ROOT / "handler").glob("*.py"))
 DEPENDENCY_PACKAGES = {"requests", "urllib3", "idna", "certifi", "charset_normalizer"}

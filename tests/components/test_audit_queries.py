@@ -14,6 +14,13 @@ ROLE = f"arn:aws:iam::{ACCOUNT}:role/fn-exec"
 KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 QUERY = "aws:cloudwatch/queryDefinition:QueryDefinition"
 PARTIAL = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:ki/prod/api-key"
+# The secret by name, by partial ARN and by full ARN (a hyphen and six random characters after the name), in its region.
+SECRET_IN_REGION = (
+    f'awsRegion = "{REGION}" and (requestParameters.secretId = "ki/prod/api-key" or '
+    f'requestParameters.secretId = "{PARTIAL}" or requestParameters.secretId like '
+    f"/^arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:ki\\/prod\\/api-key-/)"
+)
+READ_FILTER = f'eventSource = "secretsmanager.amazonaws.com" and eventName = "GetSecretValue" and {SECRET_IN_REGION}'
 
 
 def build(key_arn: pulumi.Input[str] = KEY, *, first_preview: bool = False):
@@ -55,31 +62,42 @@ def test_names_and_queries_fit_what_cloudwatch_logs_accepts():
     assert all(len(q["name"]) <= 255 and 0 < len(q["queryString"]) <= 10_000 for q in queries)
 
 
-def test_the_queries_filter_with_the_audiences_own_expressions():
-    audience = SecretAudience.of(CONTEXT, "ki/prod/api-key", [ROLE])
+def test_the_queries_are_the_logs_insights_queries_written_out_here():
+    """Written out by hand from the CloudTrail record fields (userIdentity.sessionContext.sessionIssuer.arn,
+    requestParameters.secretId, resources.0.ARN for KMS) and the query syntax
+    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax.html), not from the component."""
     queries = {q.inputs["name"].split("/", 1)[1]: q.inputs["queryString"] for q in of_type(build(), QUERY)}
 
-    assert queries["who read the secret"] == AuditQueries.who_read(audience)
-    assert f"| filter {audience.insights_read_filter()}\n" in queries["who read the secret"]
-    assert "by userIdentity.sessionContext.sessionIssuer.arn, userIdentity.arn" in queries["who read the secret"]
-    assert (
-        f"| filter ({audience.insights_read_filter()}) and errorCode like /AccessDenied/\n" in queries["denied reads"]
-    )
-    changes = queries["changes to the secret and its key"]
-    assert changes == AuditQueries.changes(audience, KEY)
-    assert f'resources.0.ARN = "{KEY}"' in changes
-    assert '"PutKeyPolicy", "ScheduleKeyDeletion", "DisableKey"' in changes
+    assert queries == {
+        "who read the secret": (
+            "fields @timestamp, userIdentity.arn, userIdentity.accountId, sourceIPAddress, vpcEndpointId, errorCode\n"
+            f"| filter {READ_FILTER}\n"
+            "| stats count(*) as attempts, min(@timestamp) as first_seen, max(@timestamp) as last_seen "
+            "by userIdentity.sessionContext.sessionIssuer.arn, userIdentity.arn, userIdentity.accountId, errorCode\n"
+            "| sort attempts desc"
+        ),
+        "denied reads": (
+            "fields @timestamp, userIdentity.arn, userIdentity.accountId, sourceIPAddress, vpcEndpointId, errorCode, "
+            "errorMessage\n"
+            f"| filter ({READ_FILTER}) and errorCode like /AccessDenied/\n"
+            "| sort @timestamp desc"
+        ),
+        "changes to the secret and its key": (
+            "fields @timestamp, eventSource, eventName, userIdentity.arn, sourceIPAddress, vpcEndpointId\n"
+            '| filter (eventSource = "secretsmanager.amazonaws.com" and eventName in ["PutSecretValue", '
+            '"UpdateSecret", "RotateSecret", "PutResourcePolicy", "DeleteResourcePolicy", "DeleteSecret", '
+            f'"RestoreSecret", "UpdateSecretVersionStage", "TagResource"] and {SECRET_IN_REGION}) or '
+            '(eventSource = "kms.amazonaws.com" and eventName in ["PutKeyPolicy", "ScheduleKeyDeletion", "DisableKey"] '
+            f'and resources.0.ARN = "{KEY}")\n'
+            "| sort @timestamp desc"
+        ),
+    }
 
 
 def test_the_read_filter_names_the_secret_three_ways_in_its_region_only():
     audience = SecretAudience.of(CONTEXT, "ki/prod/api-key", [ROLE])
 
-    assert audience.insights_read_filter() == (
-        'eventSource = "secretsmanager.amazonaws.com" and eventName = "GetSecretValue" and '
-        f'awsRegion = "{REGION}" and (requestParameters.secretId = "ki/prod/api-key" or '
-        f'requestParameters.secretId = "{PARTIAL}" or requestParameters.secretId like '
-        f"/^arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:ki\\/prod\\/api-key-/)"
-    )
+    assert audience.insights_read_filter() == READ_FILTER
 
 
 def test_the_change_query_waits_for_the_keys_arn_at_a_first_preview():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -108,12 +109,34 @@ def test_documents_are_split_under_the_managed_policy_limit_and_long_statements_
     actions = tuple(f"ec2:DescribeThing{n:04d}" for n in range(600))
     documents = split_documents([Statement("Big", actions, ("*",))], limit=6144)
 
-    assert len(documents) > 1
+    # 600 actions of 24 characters each (`"ec2:DescribeThing0000",`) are 14,400 characters: more than two documents of
+    # 6,144 hold, and three hold them with room for the statement around them.
+    assert len(documents) == 3
     assert [a for d in documents for s in d.statements for a in s.actions] == list(actions)
     assert all(len("".join(d.to_json().split())) <= 6144 for d in documents)
 
 
 def test_the_component_is_hostable_as_a_multi_language_component():
-    schema = ComponentProvider([DeployRole], "keyless-ingest").schema
+    """The schema the component host would serve: every DeployRoleArgs field an input (camelCase), required unless
+    NotRequired, and both outputs, each with the description a generated SDK shows."""
+    text = ComponentProvider([DeployRole], "keyless-ingest").schema
+    assert text is not None
+    schema = json.loads(text)
 
-    assert "keyless-ingest:index:DeployRole" in str(schema)
+    resource = schema["resources"]["keyless-ingest:index:DeployRole"]
+    inputs, outputs = resource["inputProperties"], resource["properties"]
+    assert resource["isComponent"] is True
+    assert set(inputs) == {
+        "roleName",
+        "description",
+        "oidcProviderArn",
+        "oidcIssuer",
+        "audience",
+        "subjects",
+        "permissionPolicies",
+        "inlinePolicy",
+        "maxSessionSeconds",
+    }
+    assert set(resource["requiredInputs"]) == set(inputs) - {"maxSessionSeconds"}
+    assert set(outputs) == set(resource["required"]) == {"arn", "name"}
+    assert [name for name, spec in {**inputs, **outputs}.items() if not spec.get("description")] == []

@@ -8,13 +8,12 @@ import pytest
 
 from components.audit_trail import AuditTrail
 from components.aws_context import AwsContext
-from components.monitoring_model import AlarmThresholds, SecretReads
+from components.monitoring_model import AlarmThresholds
 from components.secret_access_monitoring import (
     AlarmThresholdsArgs,
     SecretAccessMonitoring,
     SecretAccessMonitoringArgs,
 )
-from components.secret_audience import SecretAudience
 from offline_preview.cli import PreviewError, ProgramRun
 from tests.stack_inspection import (
     ACCOUNT,
@@ -35,6 +34,14 @@ TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:ki-prod-secret-alarms"
 NAMESPACE = "KeylessIngest/prod"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 FILTER = "aws:cloudwatch/logMetricFilter:LogMetricFilter"
+# A GetSecretValue of the secret in its region, by name, partial ARN or full ARN (the name, a hyphen, six characters).
+SECRET_READ = (
+    '($.eventSource = "secretsmanager.amazonaws.com") && ($.eventName = "GetSecretValue") && '
+    f'($.awsRegion = "{REGION}") && '
+    '(($.requestParameters.secretId = "ki/prod/api-key") || '
+    f'($.requestParameters.secretId = "arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:ki/prod/api-key") || '
+    f'($.requestParameters.secretId = "arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:ki/prod/api-key-*"))'
+)
 
 
 def monitoring_args(**overrides) -> SecretAccessMonitoringArgs:
@@ -69,29 +76,41 @@ def alarms_by_name(run: ProgramRun) -> dict[str, Mapping[str, Any]]:
 
 
 def test_filters_read_the_trail_log_group_and_name_the_secret_and_exactly_the_readers():
+    """Patterns written out by hand in the JSON filter syntax
+    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html: `$.field`, `&&`, `||`,
+    `NOT EXISTS`, `*` as a wildcard) over CloudTrail's GetSecretValue record fields, not from the component."""
     run, monitoring = build()
-    reads = SecretReads(SecretAudience.of(CONTEXT, "ki/prod/api-key", [ROLE, ROTATOR]))
 
     filters = {f.inputs["name"]: f.inputs for f in of_type(run, FILTER)}
 
     assert {name: (f["logGroupName"], f["pattern"]) for name, f in filters.items()} == {
-        "ki-prod-secret-reads": ("org-trail/management-events", reads.every_read()),
-        "ki-prod-unexpected-secret-reads": ("org-trail/management-events", reads.reads_by_others()),
-        "ki-prod-secret-read-throttles": ("org-trail/management-events", reads.throttled_reads_by(ROLE)),
+        "ki-prod-secret-reads": ("org-trail/management-events", f"{{ {SECRET_READ} }}"),
+        "ki-prod-unexpected-secret-reads": (
+            "org-trail/management-events",
+            f"{{ {SECRET_READ} && (($.userIdentity.sessionContext.sessionIssuer.arn NOT EXISTS) || "
+            f'(($.userIdentity.sessionContext.sessionIssuer.arn != "{ROLE}") && '
+            f'($.userIdentity.sessionContext.sessionIssuer.arn != "{ROTATOR}"))) }}',
+        ),
+        "ki-prod-secret-read-throttles": (
+            "org-trail/management-events",
+            f'{{ {SECRET_READ} && ($.userIdentity.sessionContext.sessionIssuer.arn = "{ROLE}") && '
+            '($.errorCode = "ThrottlingException") }',
+        ),
         # No endpoint given: a reader's read through no endpoint at all is outside the perimeter.
-        "ki-prod-secret-reads-outside-perimeter": ("org-trail/management-events", reads.reads_outside_perimeter()),
+        "ki-prod-secret-reads-outside-perimeter": (
+            "org-trail/management-events",
+            f"{{ {SECRET_READ} && "
+            f'(($.userIdentity.sessionContext.sessionIssuer.arn = "{ROLE}") || '
+            f'($.userIdentity.sessionContext.sessionIssuer.arn = "{ROTATOR}")) && '
+            "($.vpcEndpointId NOT EXISTS) }",
+        ),
     }
-    assert monitoring.audience == SecretAudience.of(CONTEXT, "ki/prod/api-key", [ROLE, ROTATOR])
-    assert resolved(monitoring.unexpected_reads_pattern) == (
-        '{ ($.eventSource = "secretsmanager.amazonaws.com") && ($.eventName = "GetSecretValue") && '
-        f'($.awsRegion = "{REGION}") && '
-        '(($.requestParameters.secretId = "ki/prod/api-key") || '
-        f'($.requestParameters.secretId = "arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:ki/prod/api-key") || '
-        f'($.requestParameters.secretId = "arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:ki/prod/api-key-*")) && '
-        "(($.userIdentity.sessionContext.sessionIssuer.arn NOT EXISTS) || "
-        f'(($.userIdentity.sessionContext.sessionIssuer.arn != "{ROLE}") && '
-        f'($.userIdentity.sessionContext.sessionIssuer.arn != "{ROTATOR}"))) }}'
+    assert (monitoring.audience.context, monitoring.audience.secret_name, monitoring.audience.reader_role_arns) == (
+        CONTEXT,
+        "ki/prod/api-key",
+        (ROLE, ROTATOR),
     )
+    assert resolved(monitoring.unexpected_reads_pattern) == filters["ki-prod-unexpected-secret-reads"]["pattern"]
     assert {f["metricTransformation"]["name"]: f["metricTransformation"] for f in filters.values()} == {
         metric: {"name": metric, "namespace": NAMESPACE, "value": "1", "unit": "Count"}
         for metric in ("SecretReads", "UnexpectedSecretReads", "SecretReadThrottles", "SecretReadsOutsidePerimeter")
@@ -146,8 +165,17 @@ def test_each_alarm_has_its_metric_threshold_period_and_notifies_the_topic():
         assert alarm["evaluationPeriods"] == 1
         assert alarm["treatMissingData"] == "notBreaching"
         assert alarm["alarmActions"] == [TOPIC]
+    # "The ARN format of an alarm is arn:aws:cloudwatch:Region:account-id:alarm:alarm-name" (CloudWatch API reference,
+    # TagResource: https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_TagResource.html).
     assert resolved(monitoring.alarm_arns) == {
-        key: f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{spec.name}" for key, spec in monitoring.alarms.items()
+        key: f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:ki-prod-{key}"
+        for key in (
+            "unexpected-secret-reads",
+            "secret-read-spike",
+            "secret-read-throttles",
+            "function-errors",
+            "function-throttles",
+        )
     }
 
 

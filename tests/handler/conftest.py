@@ -28,7 +28,7 @@ from tests.fake_aws import (
     use_fake_aws,
 )
 from tests.handler.doubles import FakeClock, OperationRecorder, count_leaks
-from tests.handler.fake_weather_api import FakeWeatherApi
+from tests.handler.fake_weather_api import HOLD_TIMEOUT_SECONDS, FakeWeatherApi
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -202,6 +202,7 @@ def weather_api(weather_server: HTTPServer, secret: StoredSecret) -> Iterator[Fa
     yield fake
     fake.close()
     weather_server.check_handler_errors()
+    assert fake.lapsed_holds == [], f"held {HOLD_TIMEOUT_SECONDS} s for what never came: {fake.lapsed_holds}"
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ class SeenRequest:
 
 
 # How long a held request waits for what it waits for before the fake gives up and answers anyway (a test
-# whose handler never sends what the fake waits for then fails on its assertions, not on a hang).
+# whose handler never sends what the fake waits for then fails, through `lapsed_holds`, not on a hang).
 HOLD_TIMEOUT_SECONDS = 10.0
 
 
@@ -52,7 +52,10 @@ class FakeWeatherApi:
     """Per city: (status, headers) answered to that city's requests first."""
     delay_seconds: float = 0.0
     delayed_requests: int = 0
-    """How many of the first requests are delayed by delay_seconds."""
+    """How many of the first requests are delayed by delay_seconds (for benchmarks: real latency)."""
+    unanswered_requests: int = 0
+    """How many of the first requests get no answer while the test runs (until `close`): a client's read timeout
+    must fire, however slow the machine."""
     body_override: bytes | None = None
     clock: Callable[[], float] | None = None
     """When set, each request's arrival time on this clock goes into `arrived_at`."""
@@ -65,6 +68,9 @@ class FakeWeatherApi:
     arrived_at: list[float] = field(default_factory=list)
     answered: list[str] = field(default_factory=list)
     """The cities in the order their answers were made (held requests change it)."""
+    lapsed_holds: list[str] = field(default_factory=list)
+    """Cities whose hold (`hold`, `answer_after`) ran out of time: what they waited for never happened, so the test
+    did not set up what it meant to (the `weather_api` fixture fails the test on any)."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _gate: threading.Barrier | None = None
     _gate_from: int = 0
@@ -140,10 +146,13 @@ class FakeWeatherApi:
         if self._gate is not None and self._gate_from <= index < self._gate_from + self._gate.parties:
             with contextlib.suppress(threading.BrokenBarrierError):
                 self._gate.wait(HOLD_TIMEOUT_SECONDS)
-        if city in self._waits_for:
-            self._waits_for[city].wait(HOLD_TIMEOUT_SECONDS)
+        if city in self._waits_for and not self._waits_for[city].wait(HOLD_TIMEOUT_SECONDS):
+            with self._lock:
+                self.lapsed_holds.append(city)
         if index < self.delayed_requests:
             self._closed.wait(self.delay_seconds)
+        if index < self.unanswered_requests:
+            self._closed.wait(HOLD_TIMEOUT_SECONDS)
         if self.before_answer is not None:
             self.before_answer()
         try:

@@ -6,6 +6,7 @@ import logging
 
 import pytest
 
+import app
 from exceptions import ConfigurationError
 from handler_settings import Settings
 
@@ -108,5 +109,24 @@ def test_a_missing_or_malformed_setting_is_named_and_its_value_not_echoed(
     assert str(raised.value) == message
 
 
-def test_settings_are_hashable_so_one_container_state_can_be_kept_per_configuration() -> None:
-    assert hash(Settings.from_environ(VALID)) == hash(Settings.from_environ(dict(VALID)))
+def test_one_container_state_is_kept_per_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every invocation reads its settings again (lambda_handler); the container's clients and secret cache survive
+    only if two reads of one environment find the same IngestFunction, and a changed environment must not."""
+    built: list[Settings] = []
+
+    def build(settings: Settings) -> app.IngestFunction:
+        # A stand-in for the clients and the cache: what matters is when one is built.
+        built.append(settings)
+        return object.__new__(app.IngestFunction)
+
+    monkeypatch.setattr(app.IngestFunction, "from_settings", build)
+    app.ingest_function_for.cache_clear()
+
+    first = app.ingest_function_for(Settings.from_environ(VALID))
+    again = app.ingest_function_for(Settings.from_environ(dict(VALID)))
+    changed = app.ingest_function_for(Settings.from_environ({**VALID, "SECRET_CACHE_TTL_SECONDS": "60"}))
+
+    app.ingest_function_for.cache_clear()
+    assert again is first
+    assert changed is not first
+    assert [settings.secret_cache_ttl_seconds for settings in built] == [300, 60]

@@ -142,17 +142,22 @@ def read_concurrently(
 ) -> list[SecretRead]:
     """THREADS concurrent reads. Every GetSecretValue is held until every reader is either waiting for the cache's
     lock or fetching too: no reader can arrive after a fetch has finished and find the cache already filled, so a
-    cache without single flight lets the others call Secrets Manager as well, and this fails."""
+    cache without single flight lets the others call Secrets Manager as well, and this fails. A hold that lapses
+    (the readers never all asked for the lock) fails the test too: the race was then not set up."""
     reads: list[SecretRead] = []
+    lapsed: list[int] = []
     start = threading.Barrier(THREADS)
     # The cache's own lock, replaced by one that counts who asked for it: a reader that asked is committed to
-    # what the cache decides under the lock (the test reaches into the cache only for this).
+    # what the cache decides under the lock (the test reaches into the cache only for this; a cache that no longer
+    # has this lock, or serialises its fetches with another one, fails here or through the lapse check below).
+    assert isinstance(cache._lock, type(threading.Lock()))
     lock = CountingLock()
     cache._lock = lock  # type: ignore[assignment]
 
     def hold_until_all_waiting(**_: Any) -> None:
         # Returns None: botocore would take any other value for the response.
-        lock.wait_until_asked(THREADS)
+        if not lock.wait_until_asked(THREADS):
+            lapsed.append(lock.asked)
 
     def reader() -> None:
         start.wait()
@@ -164,6 +169,8 @@ def read_concurrently(
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
+    assert lapsed == [], f"a held fetch waited {HOLD_SECONDS} s with only {lapsed} of {THREADS} readers at the lock"
+    assert len(reads) == THREADS
     return reads
 
 

@@ -207,9 +207,10 @@ def test_a_retry_after_longer_than_the_time_left_is_not_waited_for(
 def test_a_slow_answer_times_out_and_is_retried(
     new_api: Callable[..., WeatherApi], weather_api: FakeWeatherApi, key: ApiKey
 ) -> None:
-    weather_api.delay_seconds, weather_api.delayed_requests = 1.0, 1
+    # GIVEN a first request the API never answers (while the test runs), so its read timeout must fire
+    weather_api.unanswered_requests = 1
 
-    report = new_api(read_timeout=0.2).fetch("Seville", key, budget())
+    report = new_api(read_timeout=0.5).fetch("Seville", key, budget())
 
     assert len(report.readings) == 2
     assert [request.city for request in weather_api.seen] == ["Seville", "Seville"]
@@ -218,10 +219,10 @@ def test_a_slow_answer_times_out_and_is_retried(
 def test_an_api_that_stays_slow_is_a_weather_api_error(
     new_api: Callable[..., WeatherApi], weather_api: FakeWeatherApi, key: ApiKey
 ) -> None:
-    weather_api.delay_seconds, weather_api.delayed_requests = 0.5, 10
+    weather_api.unanswered_requests = 10
 
     with pytest.raises(WeatherApiError, match=r"^weather API request for 'Seville' failed: ReadTimeoutError$"):
-        new_api(read_timeout=0.1).fetch("Seville", key, budget())
+        new_api(read_timeout=0.05).fetch("Seville", key, budget())
 
     # The first attempt and two read retries.
     assert len(weather_api.seen) == 3

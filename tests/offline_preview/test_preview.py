@@ -157,6 +157,7 @@ def test_a_missing_region_is_reported(tmp_path, monkeypatch):
         run_program(tmp_path, "test")
 
 
+@pytest.mark.slow
 def test_cli_prints_the_tree_and_exits_zero(tmp_path, capsys):
     assert main(["--program", str(write_program(tmp_path)), "--stack", "test"]) == EXIT_OK
 
@@ -169,6 +170,7 @@ def test_cli_prints_the_tree_and_exits_zero(tmp_path, capsys):
     assert "+ 4 to create" in out
 
 
+@pytest.mark.slow
 def test_cli_json_lists_every_resource_with_its_inputs(tmp_path, capsys):
     assert main(["--program", str(write_program(tmp_path)), "--stack", "test", "--json"]) == EXIT_OK
 
@@ -183,6 +185,7 @@ def test_cli_json_lists_every_resource_with_its_inputs(tmp_path, capsys):
     assert document["resources"][2]["inputs"] == {"bucket": "logs-pair"}
 
 
+@pytest.mark.slow
 def test_cli_exits_two_with_the_error_on_a_failing_program(tmp_path):
     write_program(tmp_path, program="import pulumi\nraise pulumi.RunError('keyless-ingest:networkMode: bad value')\n")
 
@@ -199,6 +202,7 @@ def test_cli_exits_two_with_the_error_on_a_failing_program(tmp_path):
     assert result.stderr.strip() == "error: keyless-ingest:networkMode: bad value"
 
 
+@pytest.mark.slow
 def test_a_bug_in_the_program_shows_where_it_happened(tmp_path, capsys):
     write_program(
         tmp_path,

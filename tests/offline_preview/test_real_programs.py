@@ -323,6 +323,7 @@ def make_own_venv(program_dir: Path) -> Path:
     return venv
 
 
+@pytest.mark.slow
 def test_a_program_runs_in_the_virtualenv_its_pulumi_yaml_names(tmp_path, capsys):
     # GIVEN the program copied next to its own virtualenv, which holds a module this project's venv lacks
     program = tmp_path / "own_venv"
@@ -365,6 +366,7 @@ def test_a_missing_virtualenv_says_how_to_create_it(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_install_creates_the_virtualenv_and_installs_requirements(tmp_path):
     """Like `pulumi install` with pip: a venv where Pulumi.yaml says, then requirements.txt (one small PyPI package,
     absent from this project's venv, so the test does not download pulumi)."""

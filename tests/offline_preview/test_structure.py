@@ -32,14 +32,32 @@ PRIVATE = (
 
 
 def private_uses(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    # What each name bound by an import stands for, so that `pulumi.runtime.settings.SETTINGS` after `import pulumi`,
+    # or `runtime.settings` after `from pulumi import runtime`, resolve to the module they reach.
+    bound: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                # `import a.b` binds `a`; `import a.b as c` binds `c` to a.b.
+                top = alias.name.split(".")[0]
+                bound[alias.asname or top] = alias.name if alias.asname else top
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                bound[alias.asname or alias.name] = f"{node.module}.{alias.name}"
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module:
             names = [f"{node.module}.{alias.name}" for alias in node.names]
         elif isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
             names = [f"<attribute>.{node.attr}"] if ast.unparse(node.value).startswith("pulumi") else []
+        elif isinstance(node, ast.Attribute):
+            root, _, rest = ast.unparse(node).partition(".")
+            names = [f"{bound[root]}.{rest}"] if root in bound and root.isidentifier() else []
+        elif isinstance(node, ast.Call) and ast.unparse(node.func) in ("importlib.import_module", "__import__"):
+            names = [arg.value for arg in node.args[:1] if isinstance(arg, ast.Constant) and isinstance(arg.value, str)]
         else:
             names = []
         found.update(name for name in names if name.startswith(PRIVATE) or name.startswith("<attribute>"))
@@ -62,13 +80,20 @@ def test_the_private_name_check_sees_each_spelling(tmp_path):
     module = tmp_path / "m.py"
     module.write_text(
         "import pulumi\nfrom pulumi.runtime.settings import SETTINGS\nimport pulumi.runtime.proto.analyzer_pb2\n"
-        "x = pulumi._types\ny = pulumi.Output\n"
+        "x = pulumi._types\ny = pulumi.Output\nz = pulumi.runtime.stack.run_pulumi_func\n"
+        "from pulumi import runtime as rt\nw = rt.mocks.Mocks\n"
+        "import importlib\nv = importlib.import_module('pulumi.runtime.rpc')\n"
     )
 
     assert private_uses(module) == {
         "pulumi.runtime.settings.SETTINGS",
         "pulumi.runtime.proto.analyzer_pb2",
         "<attribute>._types",
+        "pulumi.runtime.stack",
+        "pulumi.runtime.stack.run_pulumi_func",
+        "pulumi.runtime.mocks",
+        "pulumi.runtime.mocks.Mocks",
+        "pulumi.runtime.rpc",
     }
 
 

@@ -251,6 +251,7 @@ def test_layer_code_is_scanned_like_function_code(pack, tmp_path):
     ] == [("layer file python/vendor/keys.py line 1", "leaky-layer")]
 
 
+@pytest.mark.slow
 def test_the_real_bundle_skips_only_files_its_records_list_unchanged():
     # GIVEN the real Lambda bundle, whose RECORDs are cut to the files it ships
     bundle = build_bundle()

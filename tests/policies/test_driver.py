@@ -80,6 +80,7 @@ def test_unknowns_reach_the_pack_as_the_engine_sentinel(pack):
     assert result.not_run_for_unknowns == 1
 
 
+@pytest.mark.slow
 def test_a_pack_that_cannot_start_shows_its_stderr(tmp_path):
     (tmp_path / "__main__.py").write_text("import no_such_module_for_the_pack\n")
     with pytest.raises(PolicyPackError, match="no_such_module_for_the_pack"):
@@ -88,6 +89,7 @@ def test_a_pack_that_cannot_start_shows_its_stderr(tmp_path):
         PackProcess(Path(tmp_path / "missing"), project="p", stack="s").start()
 
 
+@pytest.mark.slow
 def test_the_pack_gets_the_stack_settings_and_config(tmp_path):
     # GIVEN a pack that reports what the runtime was configured with, as a violation
     (tmp_path / "__main__.py").write_text(

@@ -95,6 +95,7 @@ def test_one_unknown_principal_does_not_let_a_secret_without_policy_pass(pack):
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("first_preview", "expected"),
     [

@@ -11,6 +11,8 @@ import pytest
 
 from tests.policies.conftest import REPO
 
+# Every test here runs the offline preview as a subprocess, with the pack as its own process.
+pytestmark = pytest.mark.slow
 PROGRAMS = Path(__file__).parent / "programs"
 EXPECTED = {
     "wildcard_role": {("iam-no-wildcard-actions", "reader-policy")},

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pulumi
+import pulumi_policy.policy as sdk
 import pytest
 from google.protobuf import struct_pb2  # type: ignore[import-untyped]
 from pulumi.runtime.proto import analyzer_pb2
@@ -95,12 +97,22 @@ class Recorder:
         )(check)
 
 
-def _servicer(cls: type[StockServicer], rules: list[Rule], monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The servicer PolicyPack would build (typed Any: the SDK's servicer methods are unannotated)."""
-    monkeypatch.setattr(
-        SharedConversionServicer, "resource_types", {r.name: getattr(r, "resource_types", None) for r in rules}
-    )
-    return cls("test-pack", "0.0.1", [rule.policy() for rule in rules], EnforcementLevel.MANDATORY)
+def _servicer(
+    cls: type[StockServicer], rules: list[Rule], monkeypatch: pytest.MonkeyPatch, policies: list[Any] | None = None
+) -> Any:
+    """The servicer PolicyPack would build (typed Any: the SDK's servicer methods are unannotated): the SDK's own, or,
+    for ours, whatever `server.install(rules)` makes the SDK build, as policies/__main__.py does before PolicyPack."""
+    if cls is SharedConversionServicer:
+        # What install changes in the SDK's module and classes is put back after the test.
+        monkeypatch.setattr(sdk, "_PolicyAnalyzerServicer", StockServicer)
+        monkeypatch.setattr(SharedConversionServicer, "resource_types", SharedConversionServicer.resource_types)
+        monkeypatch.setattr(pulumi.runtime.Settings, "__signature__", None, raising=False)
+        assert server.install(rules)
+        cls = sdk._PolicyAnalyzerServicer
+        assert cls is SharedConversionServicer
+    if policies is None:
+        policies = [rule.policy() for rule in rules]
+    return cls("test-pack", "0.0.1", policies, EnforcementLevel.MANDATORY)
 
 
 def _analyze(servicer: Any, name: str, type_: str = FUNCTION) -> list[tuple[str, str, int]]:
@@ -150,6 +162,37 @@ def test_analyze_gives_each_rule_what_the_sdk_would_once_per_request(monkeypatch
     assert function.props == EXPECTED
     assert shared.seen[1][1] is function
     assert stock.seen[1][1] is not stock.seen[0][1]
+
+
+def test_after_install_the_sdk_calls_only_the_rules_that_declare_the_resources_type(monkeypatch):
+    """What install sets up (server.install, as policies/__main__.py calls it): the SDK's per-policy work (argument
+    building, the call) is done only for the rules whose types include the request's; the stock servicer calls all."""
+    called: dict[type[StockServicer], list[tuple[str, str]]] = {}
+    for cls in (StockServicer, SharedConversionServicer):
+        recorder = Recorder()
+        rules = [
+            recorder.resource("a", (FUNCTION,)),
+            recorder.resource("b", (FUNCTION, KEY)),
+            recorder.resource("k", (KEY,)),
+        ]
+        calls = called.setdefault(cls, [])
+        policies: list[Any] = [rule.policy() for rule in rules]
+        for policy in policies:
+
+            def counted(
+                args: Any, report: Any, name: str = policy.name, validate: Any = policy.validate, calls: Any = calls
+            ) -> Any:
+                calls.append((name, args.resource_type))
+                return validate(args, report)
+
+            policy.validate = counted
+        servicer = _servicer(cls, rules, monkeypatch, policies)
+
+        _analyze(servicer, "f1")
+        _analyze(servicer, "k1", KEY)
+
+    assert called[StockServicer] == [(name, t) for t in (FUNCTION, KEY) for name in ("a", "b", "k")]
+    assert called[SharedConversionServicer] == [("a", FUNCTION), ("b", FUNCTION), ("b", KEY), ("k", KEY)]
 
 
 def test_per_policy_levels_still_apply(monkeypatch):

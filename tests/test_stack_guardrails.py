@@ -118,9 +118,10 @@ def test_rules_carry_each_stacks_own_retention_log_groups_and_scope():
         "MinRetentionTime": "90",
     }
     assert json.loads(dev["keyless-ingest-dev-log-retention"]["inputParameters"])["MinRetentionTime"] == "7"
-    # prod's resources carry the stack tag (aws:defaultTags); dev sets none, so its rules scope by resource type.
+    # Both stacks' resources carry their own stack tag (aws:defaultTags; dev sets it since issue 16's deploy grants
+    # need it), so each stack's rules judge only that stack's resources.
     assert prod["keyless-ingest-prod-secret-cmk"]["scope"] == {"tagKey": "keyless-ingest-stack", "tagValue": "prod"}
-    assert dev["keyless-ingest-dev-secret-cmk"]["scope"] == {"complianceResourceTypes": ["AWS::SecretsManager::Secret"]}
+    assert dev["keyless-ingest-dev-secret-cmk"]["scope"] == {"tagKey": "keyless-ingest-stack", "tagValue": "dev"}
     assert prod["keyless-ingest-prod-lambda-in-vpc"]["scope"]["complianceResourceId"] == "keyless-ingest-prod-ingest"
 
 

@@ -54,6 +54,9 @@ VARIANTS: dict[str, tuple[str, dict[str, str]]] = {
     "prod-rotation": ("prod", ROTATION),
     "prod-existing-network": ("prod", EXISTING_NETWORK),
     "dev-existing-network": ("dev", EXISTING_NETWORK),
+    # The guardrails' third mode (tests/test_stack_guardrails.py builds it the same way): the recorder, its role,
+    # its managed policy, its status, its delivery channel and bucket.
+    "prod-create-recorder": ("prod", {"keyless-ingest:configRules": "create-recorder"}),
 }
 
 # ARN formats as AWS documents them, with {id} the resource's id or name.
@@ -81,6 +84,12 @@ ARN_FORMATS = {
     ("cloudtrail", "trail"): "arn:aws:cloudtrail:{region}:{account}:trail/{id}",
     ("access-analyzer", "Analyzer"): "arn:aws:access-analyzer:{region}:{account}:analyzer/{id}",
     ("route53", "hostedzone"): "arn:aws:route53:::hostedzone/{id}",
+    ("events", "rule-on-default-event-bus"): "arn:aws:events:{region}:{account}:rule/{id}",
+    ("config", "ConfigRule"): "arn:aws:config:{region}:{account}:config-rule/{id}",
+    # The recorder's ARN ends in an id AWS generates after its name (Service Authorization Reference, AWS Config).
+    ("config", "ConfigurationRecorder"): (
+        "arn:aws:config:{region}:{account}:configuration-recorder/{id}/a1b2c3d4e5f6g7h8"
+    ),
 }
 GENERATED_IDS = {
     "vpc": "vpc-0a1b2c3d4e5f60718",
@@ -94,6 +103,7 @@ GENERATED_IDS = {
     "network-interface": "eni-0a1b2c3d4e5f60718",
     "key": "1234abcd-12ab-34cd-56ef-1234567890ab",
     "hostedzone": "Z0123456789ABCDEFGHIJ",
+    "ConfigRule": "config-rule-ab12cd",
 }
 
 
@@ -148,10 +158,11 @@ def request_for(instance: CallInstance, stack: str) -> Request:
         ("create-action:", "ec2:CreateAction"),
         ("passed-to:", "iam:PassedToService"),
         ("service-name:", "iam:AWSServiceName"),
+        ("policy-arn:", "iam:PolicyARN"),
     ):
         value = call.context_value(prefix)
         if value is not None:
-            context[key] = value
+            context[key] = value.replace("${Partition}", "aws")
     return Request(call.action, arn, context)
 
 
@@ -176,8 +187,31 @@ def test_the_calls_the_contract_declines_to_grant_are_refused_and_listed_with_th
     assert all(evaluate(documents(variant, True), request_for(i, stack)) != "allow" for i in declined)
     assert {i.call.action for i in declined} <= listed
     # Lambda's leftover interfaces (subnet and security group deletes) in every variant; the hosted-zone association
-    # where an interface endpoint with private DNS is created.
-    assert {i.call.action for i in declined} == {"ec2:DeleteNetworkInterface", "route53:AssociateVPCWithHostedZone"}
+    # where an interface endpoint with private DNS is created; creating a Config rule wherever prod's guardrails are
+    # on (configRules is off in dev).
+    expected = {"ec2:DeleteNetworkInterface", "route53:AssociateVPCWithHostedZone"}
+    if stack == "prod":
+        expected.add("config:PutConfigRule")
+    assert {i.call.action for i in declined} == expected
+
+
+def test_creating_a_config_rule_is_refused_but_changing_or_deleting_the_stacks_own_rules_is_allowed():
+    """PutConfigRule creates and overwrites (Config API reference, PutConfigRule: "Adds or updates"); a rule's ARN is
+    config-rule/<ConfigRuleId>, an id AWS generates (Service Authorization Reference, AWS Config resource types).
+    Requests written out by hand."""
+    rule = f"arn:aws:config:{REGION}:{ACCOUNT}:config-rule/config-rule-ab12cd"
+    tagged_request = {f"aws:RequestTag/{STACK_TAG_KEY}": "prod", "aws:TagKeys": [STACK_TAG_KEY]}
+    deploy = documents("prod", True)
+
+    # An untagged rule of someone else's, overwritten with the stack tag in the request: refused.
+    assert evaluate(deploy, Request("config:PutConfigRule", rule, tagged_request)) != "allow"
+    # The stack's own rule (it carries the stack tag): updated, tagged and deleted.
+    own = {f"aws:ResourceTag/{STACK_TAG_KEY}": "prod"}
+    for action in ("config:PutConfigRule", "config:DeleteConfigRule", "config:TagResource"):
+        assert evaluate(deploy, Request(action, rule, own)) == "allow", action
+    # Another stack's rule: refused.
+    other = {f"aws:ResourceTag/{STACK_TAG_KEY}": "dev"}
+    assert evaluate(deploy, Request("config:DeleteConfigRule", rule, other)) != "allow"
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
@@ -246,6 +280,21 @@ def guard_cases(stack: str) -> list[tuple[str, Request]]:
                 "iam:AttachRolePolicy",
                 arn("iam", "role", f"keyless-ingest-{stack}-ingest-exec"),
                 {"iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess"},
+            ),
+        ),
+        (
+            "attach the recorder role's managed policy to another stack role",
+            Request(
+                "iam:AttachRolePolicy",
+                arn("iam", "role", f"keyless-ingest-{stack}-ingest-exec"),
+                {"iam:PolicyARN": "arn:aws:iam::aws:policy/service-role/AWS_ConfigRole"},
+            ),
+        ),
+        (
+            "point another configuration recorder at a stack role",
+            Request(
+                "config:PutConfigurationRecorder",
+                arn("config", "ConfigurationRecorder", "default"),
             ),
         ),
         (

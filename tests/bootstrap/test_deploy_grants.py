@@ -47,21 +47,21 @@ def test_every_resource_type_of_the_plan_has_a_contract(generated):
 
 
 def test_a_type_without_a_contract_fails_with_one_line_naming_the_type_and_the_file():
-    # GIVEN a plan with a resource type the contract does not cover (issue 19 may add AWS Config)
-    recorder = RecordedResource(
-        urn="urn:pulumi:prod::keyless-ingest::aws:cfg/recorder:Recorder::config",
-        type="aws:cfg/recorder:Recorder",
-        name="config",
+    # GIVEN a plan with a resource type the contract does not cover (the stack has no queue)
+    queue = RecordedResource(
+        urn="urn:pulumi:prod::keyless-ingest::aws:sqs/queue:Queue::dead-letters",
+        type="aws:sqs/queue:Queue",
+        name="dead-letters",
         parent=None,
-        inputs={"name": "keyless-ingest-prod-config"},
+        inputs={"name": "keyless-ingest-prod-dead-letters"},
         outputs={},
     )
     # WHEN the grants are generated THEN nothing is granted by guess: one line names the type and the file
     with pytest.raises(PermissionsError) as error:
-        call_instances([recorder], "eu-west-1", CONTRACT)
+        call_instances([queue], "eu-west-1", CONTRACT)
     message = str(error.value)
     assert "\n" not in message
-    assert "aws:cfg/recorder:Recorder" in message
+    assert "aws:sqs/queue:Queue" in message
     assert "bootstrap/deploy_grants/contract.yaml" in message
 
 

@@ -384,6 +384,51 @@ def test_reading_the_api_key_is_denied_explicitly_so_no_future_grant_can_open_it
     assert evaluate(with_everything, Request("iam:CreateRole", arn("iam", "role", "escape"))) == "explicit-deny"
 
 
+CONFIG_ROLE_POLICY = "arn:aws:iam::aws:policy/service-role/AWS_ConfigRole"
+ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
+
+
+def test_the_recorder_role_gets_exactly_aws_configrole_and_no_other_role_or_policy_does():
+    """create-recorder attaches AWS's managed policy for a recorder's role (Config developer guide, "Permissions for
+    the IAM role assigned to AWS Config"); iam:PolicyARN is the policy being attached (IAM user guide, "IAM condition
+    context keys"). Requests written out by hand."""
+    recorder_role = arn("iam", "role", "keyless-ingest-prod-config-recorder")
+    ingest_role = arn("iam", "role", "keyless-ingest-prod-ingest-exec")
+    create_recorder = documents("prod-create-recorder", True)
+    rules_only = documents("prod", True)
+
+    attach = Request("iam:AttachRolePolicy", recorder_role, {"iam:PolicyARN": CONFIG_ROLE_POLICY})
+    assert evaluate(create_recorder, attach) == "allow"
+    assert evaluate(create_recorder, Request("iam:DetachRolePolicy", recorder_role, attach.context)) == "allow"
+    # Any other AWS-managed policy stays under the guard's explicit Deny, on the recorder role too.
+    admin = Request("iam:AttachRolePolicy", recorder_role, {"iam:PolicyARN": ADMIN_POLICY})
+    assert evaluate(create_recorder, admin) == "explicit-deny"
+    # AWS_ConfigRole on any other stack role: never granted.
+    assert evaluate(create_recorder, Request("iam:AttachRolePolicy", ingest_role, attach.context)) != "allow"
+    # A plan that creates no recorder keeps the guard whole: AWS_ConfigRole is refused explicitly.
+    assert evaluate(rules_only, attach) == "explicit-deny"
+
+
+def test_the_guardrails_roles_are_passed_only_to_the_services_that_run_them():
+    """PutConfigurationRecorder passes the recorder's role (Service Authorization Reference: iam:PassRole is its
+    dependent action); CreateFunction passes the rule function's role. iam:PassedToService names the receiving
+    service (IAM user guide, "Grant a user permissions to pass a role")."""
+    recorder_role = arn("iam", "role", "keyless-ingest-prod-config-recorder")
+    rule_role = arn("iam", "role", "keyless-ingest-prod-env-rule-exec")
+    deploy = documents("prod-create-recorder", True)
+
+    def pass_to(role: str, service: str) -> str:
+        return evaluate(deploy, Request("iam:PassRole", role, {"iam:PassedToService": service}))
+
+    assert pass_to(recorder_role, "config.amazonaws.com") == "allow"
+    assert pass_to(rule_role, "lambda.amazonaws.com") == "allow"
+    rule_role_in_prod = Request("iam:PassRole", rule_role, {"iam:PassedToService": "lambda.amazonaws.com"})
+    assert evaluate(documents("prod", True), rule_role_in_prod) == "allow"
+    assert pass_to(recorder_role, "ec2.amazonaws.com") != "allow"
+    assert pass_to(arn("iam", "role", "AWSServiceRoleForConfig"), "config.amazonaws.com") != "allow"
+    assert evaluate(documents("prod", True), Request("iam:PassRole", recorder_role, {})) != "allow"
+
+
 def test_the_three_denials_found_in_the_review_are_now_allowed():
     """The requests of issue 16 as AWS documents them, written out by hand (not from the contract):
     EC2 tag-on-create with the bare API name (EC2 user guide, "Grant permission to tag resources during creation");

@@ -65,6 +65,28 @@ def test_a_type_without_a_contract_fails_with_one_line_naming_the_type_and_the_f
     assert "bootstrap/deploy_grants/contract.yaml" in message
 
 
+def test_an_attachment_of_any_other_managed_policy_than_the_contracts_stops_generation():
+    # GIVEN a plan that attaches AdministratorAccess where the contract allows only AWS_ConfigRole
+    attachment = RecordedResource(
+        urn="urn:pulumi:prod::keyless-ingest::aws:iam/rolePolicyAttachment:RolePolicyAttachment::escalate",
+        type="aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        name="escalate",
+        parent=None,
+        inputs={
+            "role": "keyless-ingest-prod-config-recorder",
+            "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess",
+        },
+        outputs={},
+    )
+    # WHEN the grants are generated THEN nothing is granted, and one line names the resource and the allowed ARN
+    with pytest.raises(PermissionsError) as error:
+        call_instances([attachment], "eu-west-1", CONTRACT)
+    message = str(error.value)
+    assert "\n" not in message
+    assert "escalate" in message
+    assert "arn:${Partition}:iam::aws:policy/service-role/AWS_ConfigRole" in message
+
+
 def test_a_malformed_contract_row_names_the_file_the_type_and_the_field(tmp_path):
     broken = tmp_path / "contract.yaml"
     broken.write_text(

@@ -134,12 +134,33 @@ def _resolve(value: str, context: AwsContext) -> str:
     )
 
 
+def _resolve_value(value: Any, context: AwsContext) -> Any:
+    """A condition value with this account's values (an `iam:PolicyARN` carries `${Partition}`)."""
+    if isinstance(value, str):
+        return _resolve(value, context)
+    if isinstance(value, list):
+        return [_resolve(item, context) if isinstance(item, str) else item for item in value]
+    return value
+
+
+def reviewed_managed_policies(entries: Sequence[Mapping[str, Any]], context: AwsContext) -> tuple[str, ...]:
+    """The AWS-managed policies the grants let an attach action attach (the contract's `policy-arn:` rows)."""
+    found: set[str] = set()
+    for entry in entries:
+        if not set(entry["Action"]) & set(ATTACH_ACTIONS):
+            continue
+        value = ((entry.get("Condition") or {}).get("StringEquals") or {}).get("iam:PolicyARN")
+        for arn in [value] if isinstance(value, str) else value or []:
+            found.add(_resolve(arn, context))
+    return tuple(sorted(found))
+
+
 def grant_statements(entries: Sequence[Mapping[str, Any]], context: AwsContext) -> tuple[Statement, ...]:
     """The file's statements with this account's partition, region and account in their ARNs."""
     statements = []
     for entry in entries:
         conditions = {
-            operator: {key: value for key, value in keys.items()}
+            operator: {key: _resolve_value(value, context) for key, value in keys.items()}
             for operator, keys in (entry.get("Condition") or {}).items()
         }
         statements.append(
@@ -241,18 +262,23 @@ def role_policies(
     """One CI role's policies from the generated permissions file: the managed documents (the file's `deploy` or
     `preview` grants, split to IAM's size limit) and the inline document (PassRole for the deploy role, then the
     guard Denys). The bootstrap program attaches exactly these, and the tests evaluate exactly these."""
-    guards = guard_statements(context, permissions["namePrefix"], secret_name)
+    reviewed = reviewed_managed_policies(permissions["deploy"], context)
+    guards = guard_statements(context, permissions["namePrefix"], secret_name, reviewed)
     managed = split_documents(grant_statements(permissions["deploy" if deploy else "preview"], context))
     inline = (pass_role_statement(permissions["stackRoles"], context), *guards) if deploy else guards
     return managed, PolicyDocument(inline)
 
 
-def guard_statements(context: AwsContext, name_prefix: str, secret_name: str) -> tuple[Statement, ...]:
+def guard_statements(
+    context: AwsContext, name_prefix: str, secret_name: str, reviewed_policies: Sequence[str] = ()
+) -> tuple[Statement, ...]:
     """The Denys that hold whatever the grants say (an explicit Deny wins over any Allow):
 
     - no IAM role or policy write outside `role/<prefix>-*` and `policy/<prefix>-*` (this is what a permissions
       boundary would cap; the CI roles themselves are named outside the prefix, so they cannot edit themselves);
-    - no AWS-managed policy attached to anything (`iam:PolicyARN` is `arn:<partition>:iam::aws:policy/...`);
+    - no AWS-managed policy attached to anything (`iam:PolicyARN` is `arn:<partition>:iam::aws:policy/...`), except
+      the exact ARNs in `reviewed_policies` (the contract's `policy-arn:` rows, e.g. AWS_ConfigRole for a Config
+      recorder's role in create-recorder mode), which the grants still allow on the one role that needs them;
     - no read of the API key: secretsmanager:GetSecretValue on the secret, and kms:Decrypt whenever Secrets
       Manager calls KMS on the caller's behalf (`kms:ViaService`), which covers the secret's key whatever its id.
     """
@@ -272,7 +298,10 @@ def guard_statements(context: AwsContext, name_prefix: str, secret_name: str) ->
             effect="Deny",
             actions=ATTACH_ACTIONS,
             resources=("*",),
-            conditions={"ArnLike": {"iam:PolicyARN": f"arn:{partition}:iam::aws:policy/*"}},
+            conditions={
+                "ArnLike": {"iam:PolicyARN": f"arn:{partition}:iam::aws:policy/*"},
+                **({"ArnNotEquals": {"iam:PolicyARN": tuple(reviewed_policies)}} if reviewed_policies else {}),
+            },
         ),
         Statement(
             sid="DenyReadingTheApiKey",

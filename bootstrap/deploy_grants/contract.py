@@ -15,7 +15,7 @@ import yaml
 
 CONTRACT_PATH: Final = Path(__file__).resolve().parent / "contract.yaml"
 PHASES: Final = ("create", "read", "update", "delete", "tag")
-CONTEXT_PREFIXES: Final = ("create-action:", "passed-to:", "service-name:")
+CONTEXT_PREFIXES: Final = ("create-action:", "passed-to:", "service-name:", "policy-arn:")
 
 
 class ContractError(Exception):

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -116,12 +117,19 @@ def _arn_format(service: str, iam_type: str) -> str:
     return arn_format
 
 
+_ACCOUNT_VARIABLES: Final = frozenset({PLACEHOLDER_PARTITION, PLACEHOLDER_REGION, PLACEHOLDER_ACCOUNT})
+
+
 def _fill(arn_format: str, name: str) -> str:
-    """Put `name` in the format's last resource variable (`${TableName}`, ...), keep the three placeholders."""
-    head, _, tail = arn_format.rpartition("${")
-    if not head or "}" not in tail:
+    """Put `name` in the format's first resource variable (`${TableName}`, `${RecorderName}`, ...) and `*` in any
+    later one (a configuration recorder's `${RecorderId}`, which AWS generates); keep the three placeholders."""
+    variables = [found for found in re.findall(r"\$\{[^}]+\}", arn_format) if found not in _ACCOUNT_VARIABLES]
+    if not variables:
         raise PermissionsError(f"unexpected ARN format {arn_format}")
-    return head + name + tail.split("}", 1)[1]
+    head, _, tail = arn_format.partition(variables[0])
+    for later in variables[1:]:
+        tail = tail.replace(later, "*", 1)
+    return head + name + tail
 
 
 def _placeholders(value: str, region: str) -> str:
@@ -255,11 +263,25 @@ def call_instances(
         for call in contract.calls:
             if call.when is not None and not resource.inputs.get(call.when):
                 continue
+            _check_policy_arn(resource, call, region)
             for target in _targets(plan, resource, call):
                 own_file = not call.source.startswith(("AWS:", "invoke "))
                 source = f"{contract.file}: {call.source}" if own_file else call.source
                 instances.append(CallInstance(resource.type, resource.name, call, target, source))
     return instances
+
+
+def _check_policy_arn(resource: RecordedResource, call: Call, region: str) -> None:
+    """A `policy-arn:` call attaches exactly the managed policy the contract names, never another one."""
+    expected = call.context_value("policy-arn:")
+    if expected is None:
+        return
+    planned = resource.inputs.get("policyArn")
+    if not isinstance(planned, str) or _placeholders(planned, region) != expected:
+        raise PermissionsError(
+            f"{resource.type} {resource.name}: attaches {planned!r}, but {CONTRACT_FILE} allows only {expected}; "
+            "a managed policy is granted only after review in the contract"
+        )
 
 
 def _condition(instance: CallInstance, tag_value: str) -> dict[str, dict[str, Any]]:
@@ -279,6 +301,9 @@ def _condition(instance: CallInstance, tag_value: str) -> dict[str, dict[str, An
     service_name = call.context_value("service-name:")
     if service_name is not None:
         equals["iam:AWSServiceName"] = service_name
+    policy_arn = call.context_value("policy-arn:")
+    if policy_arn is not None:
+        equals["iam:PolicyARN"] = policy_arn
     return {"StringEquals": equals} if equals else {}
 
 

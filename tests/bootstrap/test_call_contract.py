@@ -54,6 +54,9 @@ VARIANTS: dict[str, tuple[str, dict[str, str]]] = {
     "prod-rotation": ("prod", ROTATION),
     "prod-existing-network": ("prod", EXISTING_NETWORK),
     "dev-existing-network": ("dev", EXISTING_NETWORK),
+    # The guardrails' third mode (tests/test_stack_guardrails.py builds it the same way): the recorder, its role,
+    # its managed policy, its status, its delivery channel and bucket.
+    "prod-create-recorder": ("prod", {"keyless-ingest:configRules": "create-recorder"}),
 }
 
 # ARN formats as AWS documents them, with {id} the resource's id or name.
@@ -81,6 +84,12 @@ ARN_FORMATS = {
     ("cloudtrail", "trail"): "arn:aws:cloudtrail:{region}:{account}:trail/{id}",
     ("access-analyzer", "Analyzer"): "arn:aws:access-analyzer:{region}:{account}:analyzer/{id}",
     ("route53", "hostedzone"): "arn:aws:route53:::hostedzone/{id}",
+    ("events", "rule-on-default-event-bus"): "arn:aws:events:{region}:{account}:rule/{id}",
+    ("config", "ConfigRule"): "arn:aws:config:{region}:{account}:config-rule/{id}",
+    # The recorder's ARN ends in an id AWS generates after its name (Service Authorization Reference, AWS Config).
+    ("config", "ConfigurationRecorder"): (
+        "arn:aws:config:{region}:{account}:configuration-recorder/{id}/a1b2c3d4e5f6g7h8"
+    ),
 }
 GENERATED_IDS = {
     "vpc": "vpc-0a1b2c3d4e5f60718",
@@ -94,6 +103,7 @@ GENERATED_IDS = {
     "network-interface": "eni-0a1b2c3d4e5f60718",
     "key": "1234abcd-12ab-34cd-56ef-1234567890ab",
     "hostedzone": "Z0123456789ABCDEFGHIJ",
+    "ConfigRule": "config-rule-ab12cd",
 }
 
 
@@ -148,10 +158,11 @@ def request_for(instance: CallInstance, stack: str) -> Request:
         ("create-action:", "ec2:CreateAction"),
         ("passed-to:", "iam:PassedToService"),
         ("service-name:", "iam:AWSServiceName"),
+        ("policy-arn:", "iam:PolicyARN"),
     ):
         value = call.context_value(prefix)
         if value is not None:
-            context[key] = value
+            context[key] = value.replace("${Partition}", "aws")
     return Request(call.action, arn, context)
 
 
@@ -176,8 +187,31 @@ def test_the_calls_the_contract_declines_to_grant_are_refused_and_listed_with_th
     assert all(evaluate(documents(variant, True), request_for(i, stack)) != "allow" for i in declined)
     assert {i.call.action for i in declined} <= listed
     # Lambda's leftover interfaces (subnet and security group deletes) in every variant; the hosted-zone association
-    # where an interface endpoint with private DNS is created.
-    assert {i.call.action for i in declined} == {"ec2:DeleteNetworkInterface", "route53:AssociateVPCWithHostedZone"}
+    # where an interface endpoint with private DNS is created; creating a Config rule wherever prod's guardrails are
+    # on (configRules is off in dev).
+    expected = {"ec2:DeleteNetworkInterface", "route53:AssociateVPCWithHostedZone"}
+    if stack == "prod":
+        expected.add("config:PutConfigRule")
+    assert {i.call.action for i in declined} == expected
+
+
+def test_creating_a_config_rule_is_refused_but_changing_or_deleting_the_stacks_own_rules_is_allowed():
+    """PutConfigRule creates and overwrites (Config API reference, PutConfigRule: "Adds or updates"); a rule's ARN is
+    config-rule/<ConfigRuleId>, an id AWS generates (Service Authorization Reference, AWS Config resource types).
+    Requests written out by hand."""
+    rule = f"arn:aws:config:{REGION}:{ACCOUNT}:config-rule/config-rule-ab12cd"
+    tagged_request = {f"aws:RequestTag/{STACK_TAG_KEY}": "prod", "aws:TagKeys": [STACK_TAG_KEY]}
+    deploy = documents("prod", True)
+
+    # An untagged rule of someone else's, overwritten with the stack tag in the request: refused.
+    assert evaluate(deploy, Request("config:PutConfigRule", rule, tagged_request)) != "allow"
+    # The stack's own rule (it carries the stack tag): updated, tagged and deleted.
+    own = {f"aws:ResourceTag/{STACK_TAG_KEY}": "prod"}
+    for action in ("config:PutConfigRule", "config:DeleteConfigRule", "config:TagResource"):
+        assert evaluate(deploy, Request(action, rule, own)) == "allow", action
+    # Another stack's rule: refused.
+    other = {f"aws:ResourceTag/{STACK_TAG_KEY}": "dev"}
+    assert evaluate(deploy, Request("config:DeleteConfigRule", rule, other)) != "allow"
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
@@ -246,6 +280,21 @@ def guard_cases(stack: str) -> list[tuple[str, Request]]:
                 "iam:AttachRolePolicy",
                 arn("iam", "role", f"keyless-ingest-{stack}-ingest-exec"),
                 {"iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess"},
+            ),
+        ),
+        (
+            "attach the recorder role's managed policy to another stack role",
+            Request(
+                "iam:AttachRolePolicy",
+                arn("iam", "role", f"keyless-ingest-{stack}-ingest-exec"),
+                {"iam:PolicyARN": "arn:aws:iam::aws:policy/service-role/AWS_ConfigRole"},
+            ),
+        ),
+        (
+            "point another configuration recorder at a stack role",
+            Request(
+                "config:PutConfigurationRecorder",
+                arn("config", "ConfigurationRecorder", "default"),
             ),
         ),
         (
@@ -333,6 +382,51 @@ def test_reading_the_api_key_is_denied_explicitly_so_no_future_grant_can_open_it
         == "explicit-deny"
     )
     assert evaluate(with_everything, Request("iam:CreateRole", arn("iam", "role", "escape"))) == "explicit-deny"
+
+
+CONFIG_ROLE_POLICY = "arn:aws:iam::aws:policy/service-role/AWS_ConfigRole"
+ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
+
+
+def test_the_recorder_role_gets_exactly_aws_configrole_and_no_other_role_or_policy_does():
+    """create-recorder attaches AWS's managed policy for a recorder's role (Config developer guide, "Permissions for
+    the IAM role assigned to AWS Config"); iam:PolicyARN is the policy being attached (IAM user guide, "IAM condition
+    context keys"). Requests written out by hand."""
+    recorder_role = arn("iam", "role", "keyless-ingest-prod-config-recorder")
+    ingest_role = arn("iam", "role", "keyless-ingest-prod-ingest-exec")
+    create_recorder = documents("prod-create-recorder", True)
+    rules_only = documents("prod", True)
+
+    attach = Request("iam:AttachRolePolicy", recorder_role, {"iam:PolicyARN": CONFIG_ROLE_POLICY})
+    assert evaluate(create_recorder, attach) == "allow"
+    assert evaluate(create_recorder, Request("iam:DetachRolePolicy", recorder_role, attach.context)) == "allow"
+    # Any other AWS-managed policy stays under the guard's explicit Deny, on the recorder role too.
+    admin = Request("iam:AttachRolePolicy", recorder_role, {"iam:PolicyARN": ADMIN_POLICY})
+    assert evaluate(create_recorder, admin) == "explicit-deny"
+    # AWS_ConfigRole on any other stack role: never granted.
+    assert evaluate(create_recorder, Request("iam:AttachRolePolicy", ingest_role, attach.context)) != "allow"
+    # A plan that creates no recorder keeps the guard whole: AWS_ConfigRole is refused explicitly.
+    assert evaluate(rules_only, attach) == "explicit-deny"
+
+
+def test_the_guardrails_roles_are_passed_only_to_the_services_that_run_them():
+    """PutConfigurationRecorder passes the recorder's role (Service Authorization Reference: iam:PassRole is its
+    dependent action); CreateFunction passes the rule function's role. iam:PassedToService names the receiving
+    service (IAM user guide, "Grant a user permissions to pass a role")."""
+    recorder_role = arn("iam", "role", "keyless-ingest-prod-config-recorder")
+    rule_role = arn("iam", "role", "keyless-ingest-prod-env-rule-exec")
+    deploy = documents("prod-create-recorder", True)
+
+    def pass_to(role: str, service: str) -> str:
+        return evaluate(deploy, Request("iam:PassRole", role, {"iam:PassedToService": service}))
+
+    assert pass_to(recorder_role, "config.amazonaws.com") == "allow"
+    assert pass_to(rule_role, "lambda.amazonaws.com") == "allow"
+    rule_role_in_prod = Request("iam:PassRole", rule_role, {"iam:PassedToService": "lambda.amazonaws.com"})
+    assert evaluate(documents("prod", True), rule_role_in_prod) == "allow"
+    assert pass_to(recorder_role, "ec2.amazonaws.com") != "allow"
+    assert pass_to(arn("iam", "role", "AWSServiceRoleForConfig"), "config.amazonaws.com") != "allow"
+    assert evaluate(documents("prod", True), Request("iam:PassRole", recorder_role, {})) != "allow"
 
 
 def test_the_three_denials_found_in_the_review_are_now_allowed():

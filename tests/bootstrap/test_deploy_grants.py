@@ -47,22 +47,44 @@ def test_every_resource_type_of_the_plan_has_a_contract(generated):
 
 
 def test_a_type_without_a_contract_fails_with_one_line_naming_the_type_and_the_file():
-    # GIVEN a plan with a resource type the contract does not cover (issue 19 may add AWS Config)
-    recorder = RecordedResource(
-        urn="urn:pulumi:prod::keyless-ingest::aws:cfg/recorder:Recorder::config",
-        type="aws:cfg/recorder:Recorder",
-        name="config",
+    # GIVEN a plan with a resource type the contract does not cover (the stack has no queue)
+    queue = RecordedResource(
+        urn="urn:pulumi:prod::keyless-ingest::aws:sqs/queue:Queue::dead-letters",
+        type="aws:sqs/queue:Queue",
+        name="dead-letters",
         parent=None,
-        inputs={"name": "keyless-ingest-prod-config"},
+        inputs={"name": "keyless-ingest-prod-dead-letters"},
         outputs={},
     )
     # WHEN the grants are generated THEN nothing is granted by guess: one line names the type and the file
     with pytest.raises(PermissionsError) as error:
-        call_instances([recorder], "eu-west-1", CONTRACT)
+        call_instances([queue], "eu-west-1", CONTRACT)
     message = str(error.value)
     assert "\n" not in message
-    assert "aws:cfg/recorder:Recorder" in message
+    assert "aws:sqs/queue:Queue" in message
     assert "bootstrap/deploy_grants/contract.yaml" in message
+
+
+def test_an_attachment_of_any_other_managed_policy_than_the_contracts_stops_generation():
+    # GIVEN a plan that attaches AdministratorAccess where the contract allows only AWS_ConfigRole
+    attachment = RecordedResource(
+        urn="urn:pulumi:prod::keyless-ingest::aws:iam/rolePolicyAttachment:RolePolicyAttachment::escalate",
+        type="aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        name="escalate",
+        parent=None,
+        inputs={
+            "role": "keyless-ingest-prod-config-recorder",
+            "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess",
+        },
+        outputs={},
+    )
+    # WHEN the grants are generated THEN nothing is granted, and one line names the resource and the allowed ARN
+    with pytest.raises(PermissionsError) as error:
+        call_instances([attachment], "eu-west-1", CONTRACT)
+    message = str(error.value)
+    assert "\n" not in message
+    assert "escalate" in message
+    assert "arn:${Partition}:iam::aws:policy/service-role/AWS_ConfigRole" in message
 
 
 def test_a_malformed_contract_row_names_the_file_the_type_and_the_field(tmp_path):

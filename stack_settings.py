@@ -96,7 +96,8 @@ def read_settings(config: pulumi.Config, project: str, stack: str) -> StackSetti
         stack=stack,
         secret_keys={k for k in program_config if pulumi.runtime.is_config_secret(k)},
     )
-    region = pulumi.Config("aws").get("region")
+    # The provider's namespace, read from the same map: this module receives the project's Config and builds none.
+    region = program_config.get("aws:region")
     if region is not None and region not in AWS_REGIONS:
         close = difflib.get_close_matches(region, sorted(AWS_REGIONS), n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""

@@ -396,12 +396,21 @@ def config_reads(monkeypatch: pytest.MonkeyPatch) -> set[str]:
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
                 and getter.fullmatch(node.func.attr)
+                and _is_project_config(node.func.value)
                 and node.args
                 and isinstance(node.args[0], ast.Constant)
                 and isinstance(node.args[0].value, str)
             ):
                 read.add(node.args[0].value)
     return read
+
+
+def _is_project_config(receiver: ast.expr) -> bool:
+    """The project's Config: `config` (what both modules call the one they get) or `pulumi.Config()` with no
+    namespace; a dict's `.get` or `pulumi.Config("aws")` (the provider's namespace) is not a project key read."""
+    if isinstance(receiver, ast.Name):
+        return receiver.id == "config"
+    return isinstance(receiver, ast.Call) and ast.unparse(receiver.func) == "pulumi.Config" and not receiver.args
 
 
 def test_every_config_key_the_program_reads_is_declared_typed_described_and_defaulted_and_in_the_readme_table(

@@ -171,6 +171,7 @@ def test_each_alarm_has_its_metric_threshold_period_and_notifies_the_topic():
         key: f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:ki-prod-{key}"
         for key in (
             "unexpected-secret-reads",
+            "secret-reads-outside-perimeter",
             "secret-read-spike",
             "secret-read-throttles",
             "function-errors",

@@ -94,9 +94,7 @@ def test_the_program_passes_what_the_handler_accepts(overrides, variable, value,
     handler reads them: 3600 seconds, and CRITICAL (logging.CRITICAL, 50)."""
     run = run_program(ROOT, "prod", config_overrides=overrides)
 
-    (function,) = [
-        r for r in run.resources if r.type == "aws:lambda/function:Function" and r.name == "ingest-function"
-    ]
+    (function,) = [r for r in run.resources if r.type == "aws:lambda/function:Function" and r.name == "ingest-function"]
     environment = function.inputs["environment"]["variables"]
     assert environment[variable] == value
     assert getattr(handler_settings.Settings.from_environ(environment), field) == read_as

@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.results import record
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RUNS = 7
 ARGS = '["--stack", "prod", "--first-preview"]'
@@ -96,6 +98,21 @@ def main(argv: list[str]) -> None:
     print(
         f"\nParts (one run): imports {imports:.2f} s, program under mocks {program:.2f} s, "
         f"pack start-up {pack_up:.2f} s, Analyze and AnalyzeStack {analyze:.2f} s"
+    )
+    record(
+        "preview_bench",
+        {
+            "runs": runs,
+            "median_seconds": {"before": round(before, 2), "now": round(now, 2)},
+            "min_seconds": {name: round(min(values), 2) for name, values in timings.items()},
+            "now_over_before": round(now / before, 2),
+            "parts_seconds": {
+                "imports": round(imports, 2),
+                "program": round(program, 2),
+                "pack_start": round(pack_up, 2),
+                "analyze": round(analyze, 2),
+            },
+        },
     )
 
 

@@ -190,14 +190,6 @@ def conditions_match(conditions: Mapping[str, Mapping[str, Any]], context: Mappi
 
 
 def _names_principal(principal: Any, caller: str) -> bool:
-    if principal == "*":
-        return True
-    if not isinstance(principal, Mapping) or set(principal) - {"AWS"}:
-        raise NotImplementedError(f"Principal {principal!r} is not modelled by this test evaluator")
-    return any(item == "*" or item == caller for item in _as_list(principal.get("AWS")))
-
-
-def _names_principal(principal: Any, caller: str) -> bool:
     """Principal element: `*` or `{"AWS": [ARNs]}` (reference_policies_elements_principal.html); others raise."""
     if principal == "*":
         return True

@@ -17,7 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from keyless_guard import exemptions
-from offline_preview.analyzer_client import EXEMPTED, EXPIRED, STALE, PackProcess, PolicyPackError, PolicyReport
+from offline_preview.analyzer_client import EXEMPTED, EXPIRED, STALE, PackProcess, PolicyReport
+from offline_preview.errors import PolicyPackError
 from tests.policies.builders import UNKNOWN, doc, report, res
 from tests.policies.conftest import REPO
 

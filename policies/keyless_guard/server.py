@@ -20,6 +20,7 @@ stock way, correct and slower, and `tests/policies/test_server.py` fails until t
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import threading
 from collections.abc import Collection, Iterable
@@ -234,3 +235,10 @@ def install(rules: Iterable[Rule], *, version: str | None = None, never_exempt: 
     pulumi.runtime.Settings.__signature__ = inspect.signature(pulumi.runtime.Settings)  # type: ignore[attr-defined]
     sdk._PolicyAnalyzerServicer = SharedConversionServicer  # type: ignore[misc]
     return True
+
+
+def served_rules(rules: Iterable[Rule], *, installed: bool) -> list[Rule]:
+    """The rules as the pack registers them: when `install` could not take over the servicer (another pulumi-policy
+    release), exemptions are not applied, so every rule's schema refuses them and the CLI stops on the config file
+    instead of ignoring a waiver."""
+    return [rule if installed else dataclasses.replace(rule, exemptions_applied=False) for rule in rules]

@@ -175,6 +175,38 @@ def test_a_rule_that_finds_credentials_can_never_be_exempted(pack: PackProcess, 
     )
 
 
+def test_on_another_pulumi_policy_release_every_schema_refuses_exemptions_instead_of_ignoring_them() -> None:
+    """On a pulumi-policy release other than the supported one, `server.install` cannot take over the servicer, so no
+    exemption would be applied. The rules the pack then registers refuse any exemption in their schema, which the
+    Pulumi CLI checks before the run (ValidatePolicyPackConfig), so a waiver fails loudly rather than being ignored."""
+    import jsonschema  # type: ignore[import-untyped]
+
+    from keyless_guard import server
+    from keyless_guard.pack import RULES
+
+    unsupported = server.served_rules(RULES, installed=False)
+    schemas = {rule.name: rule.config_schema() for rule in unsupported}
+    refused = {}
+    for name, schema in schemas.items():
+        if schema is None:
+            continue
+        document = {"type": "object", "properties": schema.properties}
+        errors = list(jsonschema.Draft7Validator(document).iter_errors({"exemptions": [exemption()]}))
+        refused[name] = [error.validator for error in errors]
+        assert jsonschema.Draft7Validator(document).is_valid({"exemptions": []})
+
+    assert {name for name, schema in schemas.items() if schema is None} == set(CREDENTIAL_RULES)
+    assert set(refused) == {rule.name for rule in RULES} - set(CREDENTIAL_RULES)
+    assert set(map(tuple, refused.values())) == {("maxItems",)}
+    # On the supported release the rules are served unchanged, and their schema accepts a reviewed exemption.
+    assert server.served_rules(RULES, installed=True) == list(RULES)
+    supported = {rule.name: rule.config_schema() for rule in RULES}[WILDCARDS]
+    assert supported is not None
+    assert jsonschema.Draft7Validator({"type": "object", "properties": supported.properties}).is_valid(
+        {"exemptions": [exemption()]}
+    )
+
+
 def test_the_cli_gets_a_schema_for_exemptions_of_every_other_rule(pack: PackProcess) -> None:
     schemas = {p.name: json_format.MessageToDict(p.configSchema.properties) for p in pack.info.policies}
     assert {name for name, schema in schemas.items() if "exemptions" not in schema} == set(CREDENTIAL_RULES)

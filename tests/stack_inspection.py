@@ -15,6 +15,21 @@ from offline_preview.cli import ProgramRun, run_under_mocks
 
 REGION = "eu-west-1"
 ACCOUNT = "111122223333"
+ROTATION_FUNCTION = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:rotate-weather-api-key"
+ROTATION_ROLE = f"arn:aws:iam::{ACCOUNT}:role/rotate-weather-api-key-exec"
+ROTATION = {
+    "keyless-ingest:rotationFunctionArn": ROTATION_FUNCTION,
+    "keyless-ingest:rotationRoleArn": ROTATION_ROLE,
+}
+"""Config overrides of a stack with a rotation Lambda (its function and its execution role)."""
+EXISTING_NETWORK = {
+    "keyless-ingest:networkMode": "existing",
+    "keyless-ingest:enableNatGateway": "false",
+    "keyless-ingest:vpcId": "vpc-0123456789abcdef0",
+    "keyless-ingest:subnetIds": '["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"]',
+    "keyless-ingest:routeTableIds": '["rtb-0cccccccccccccccc"]',
+}
+"""Config overrides of a stack that adopts an existing VPC (networkMode=existing) instead of creating one."""
 
 
 def run_components(body: Callable[[], object], *, first_preview: bool = False) -> ProgramRun:

@@ -21,22 +21,21 @@ from bundle_builder import BundleError, build_bundle
 from components.private_network import NETWORK_TAG_KEY
 from mock_engine.recorded import UNKNOWN, RecordedResource
 from offline_preview.cli import PreviewError, ProgramRun, run_program
-from tests.stack_inspection import ACCOUNT, REGION, document, of_type, only, statements
+from tests.stack_inspection import (
+    ACCOUNT,
+    EXISTING_NETWORK,
+    REGION,
+    ROTATION,
+    ROTATION_FUNCTION,
+    ROTATION_ROLE,
+    document,
+    of_type,
+    only,
+    statements,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
-ROTATION_FUNCTION = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:rotate-weather-api-key"
-ROTATION_ROLE = f"arn:aws:iam::{ACCOUNT}:role/rotate-weather-api-key-exec"
-ROTATION = {
-    "keyless-ingest:rotationFunctionArn": ROTATION_FUNCTION,
-    "keyless-ingest:rotationRoleArn": ROTATION_ROLE,
-}
-EXISTING_VPC = {
-    "keyless-ingest:networkMode": "existing",
-    "keyless-ingest:enableNatGateway": "false",
-    "keyless-ingest:vpcId": "vpc-0123456789abcdef0",
-    "keyless-ingest:subnetIds": '["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"]',
-    "keyless-ingest:routeTableIds": '["rtb-0cccccccccccccccc"]',
-}
+EXISTING_VPC = EXISTING_NETWORK
 EXISTING_ENDPOINTS = {
     **EXISTING_VPC,
     "keyless-ingest:secretsManagerEndpointId": "vpce-0123456789abcdef0",

@@ -40,17 +40,10 @@ import pytest
 from components.grants import SECRET_READ_ACTIONS, TABLE_WRITE_ACTIONS
 from offline_preview.cli import ProgramRun, run_program
 from tests.iam_evaluation import Request, evaluate
-from tests.stack_inspection import ACCOUNT, REGION, document, of_type, only
+from tests.stack_inspection import ACCOUNT, EXISTING_NETWORK, REGION, ROTATION, ROTATION_ROLE, document, of_type, only
 
 ROOT = Path(__file__).resolve().parent.parent
-ROTATION_ROLE = f"arn:aws:iam::{ACCOUNT}:role/rotate-weather-api-key-exec"
-EXISTING_VPC = {
-    "keyless-ingest:networkMode": "existing",
-    "keyless-ingest:enableNatGateway": "false",
-    "keyless-ingest:vpcId": "vpc-0123456789abcdef0",
-    "keyless-ingest:subnetIds": '["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"]',
-    "keyless-ingest:routeTableIds": '["rtb-0cccccccccccccccc"]',
-}
+EXISTING_VPC = EXISTING_NETWORK
 NAMED_SM, NAMED_DDB = "vpce-0123456789abcdef0", "vpce-0fedcba9876543210"
 PLANS: dict[str, tuple[str, dict[str, str]]] = {
     "prod": ("prod", {}),
@@ -64,13 +57,7 @@ PLANS: dict[str, tuple[str, dict[str, str]]] = {
             "keyless-ingest:dynamodbEndpointId": NAMED_DDB,
         },
     ),
-    "rotation": (
-        "prod",
-        {
-            "keyless-ingest:rotationFunctionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:rotate-weather-api-key",
-            "keyless-ingest:rotationRoleArn": ROTATION_ROLE,
-        },
-    ),
+    "rotation": ("prod", ROTATION),
 }
 ELSEWHERE = "vpce-0badbadbadbadbad0"
 """Another VPC's endpoint, e.g. one in the attacker's own account."""

@@ -14,16 +14,9 @@ from policy_sentry.querying.actions import get_actions_that_support_wildcard_arn
 from components.grants import SECRET_READ_ACTIONS, TABLE_WRITE_ACTIONS
 from mock_engine.recorded import UNKNOWN
 from offline_preview.cli import PreviewError, ProgramRun, run_program, to_jsonable
-from tests.stack_inspection import ACCOUNT, contains_unknown, document, of_type, only, statements
+from tests.stack_inspection import ACCOUNT, EXISTING_NETWORK, contains_unknown, document, of_type, only, statements
 
 ROOT = Path(__file__).resolve().parent.parent
-EXISTING_NETWORK = {
-    "keyless-ingest:networkMode": "existing",
-    "keyless-ingest:enableNatGateway": "false",
-    "keyless-ingest:vpcId": "vpc-0123456789abcdef0",
-    "keyless-ingest:subnetIds": '["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"]',
-    "keyless-ingest:routeTableIds": '["rtb-0cccccccccccccccc"]',
-}
 VARIANTS = {
     "prod": ("prod", {}),
     "dev": ("dev", {}),

@@ -31,23 +31,13 @@ from components.aws_context import AwsContext
 from components.deploy_policies import role_policies
 from offline_preview.cli import REPO_ROOT, run_program
 from tests.iam_evaluation import ContextValue, Request, evaluate
+from tests.stack_inspection import EXISTING_NETWORK, ROTATION
 
 PLAN_ACCOUNT = "111122223333"
 ACCOUNT = "444455556666"
 """A different account from the plan's, so an ARN that kept the plan's account would not match."""
 REGION = "eu-west-1"
 CONTEXT = AwsContext(partition="aws", region=REGION, account_id=ACCOUNT, dns_suffix="amazonaws.com")
-ROTATION = {
-    "keyless-ingest:rotationFunctionArn": f"arn:aws:lambda:{REGION}:{PLAN_ACCOUNT}:function:rotate-weather-api-key",
-    "keyless-ingest:rotationRoleArn": f"arn:aws:iam::{PLAN_ACCOUNT}:role/rotate-weather-api-key-exec",
-}
-EXISTING_NETWORK = {
-    "keyless-ingest:networkMode": "existing",
-    "keyless-ingest:enableNatGateway": "false",
-    "keyless-ingest:vpcId": "vpc-0123456789abcdef0",
-    "keyless-ingest:subnetIds": '["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"]',
-    "keyless-ingest:routeTableIds": '["rtb-0cccccccccccccccc"]',
-}
 VARIANTS: dict[str, tuple[str, dict[str, str]]] = {
     "prod": ("prod", {}),
     "dev": ("dev", {}),

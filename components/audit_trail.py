@@ -22,6 +22,7 @@ from components.aws_context import AwsContext
 from components.iam import PolicyDocument, Principal, Statement
 from components.log_retention import require_valid_retention
 from components.managed_key import ManagedKey, create_managed_key
+from components.private_bucket import create_private_bucket
 
 CLOUDTRAIL = "cloudtrail.amazonaws.com"
 DELIVERY_ROLE_TRUST = PolicyDocument(
@@ -183,16 +184,7 @@ class AuditTrail(pulumi.ComponentResource):
     ) -> tuple[aws.s3.BucketPolicy, aws.s3.BucketServerSideEncryptionConfiguration]:
         """The private, versioned, encrypted bucket; returns its policy and encryption, which CreateTrail checks."""
         name, child = self._name, self._child
-        bucket = aws.s3.Bucket(f"{name}-bucket", bucket=bucket_name, force_destroy=False, opts=child)
-        aws.s3.BucketPublicAccessBlock(
-            f"{name}-bucket-public-access",
-            bucket=bucket.bucket,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
+        bucket = create_private_bucket(name, bucket_name, child)
         aws.s3.BucketOwnershipControls(
             f"{name}-bucket-ownership",
             bucket=bucket.bucket,

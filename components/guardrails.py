@@ -23,6 +23,7 @@ import pulumi_aws as aws
 from components.aws_context import AwsContext
 from components.iam import PolicyDocument, Principal, Statement
 from components.log_retention import require_valid_retention
+from components.private_bucket import create_private_bucket
 
 MODES = ("off", "existing-recorder", "create-recorder")
 """Values of `keyless-ingest:configRules`; `off` creates no Guardrails at all."""
@@ -365,16 +366,7 @@ class Guardrails(pulumi.ComponentResource):
         bucket_name = f"{self._prefix}-config-{context.account_id}"
         bucket_arn = f"arn:{context.partition}:s3:::{bucket_name}"
         delivery_prefix = f"{bucket_arn}/AWSLogs/{context.account_id}/Config/*"
-        bucket = aws.s3.Bucket(f"{name}-bucket", bucket=bucket_name, force_destroy=False, opts=child)
-        aws.s3.BucketPublicAccessBlock(
-            f"{name}-bucket-public-access",
-            bucket=bucket.bucket,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
+        bucket = create_private_bucket(name, bucket_name, child)
         encryption = aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-bucket-encryption",
             bucket=bucket.bucket,
